@@ -1,0 +1,59 @@
+"""Face augmentations applied to a whole batch at once (affine warp, flip, photometric
+jitter, erasing): on a 2-core CPU a per-image PIL pipeline would cost more than the model."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def resize_batch(images: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 (N, H, W) -> float (N, 1, size, size) in [0, 1], bilinear, no augmentation."""
+    x = images.unsqueeze(1).float().div_(255)
+    if x.shape[-1] != size or x.shape[-2] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    return x
+
+
+def augment_batch(images: torch.Tensor, size: int, *, max_rotate: float = 12.0,
+                  scale: tuple[float, float] = (0.85, 1.15), max_shift: float = 0.1,
+                  brightness: float = 0.3, contrast: float = 0.3, erase_p: float = 0.5,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """uint8 (N, H, W) -> augmented float (N, 1, size, size) in [0, 1]."""
+    n = images.shape[0]
+    x = images.unsqueeze(1).float().div_(255)
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=generator)
+
+    angle = (rand(n) * 2 - 1) * math.radians(max_rotate)
+    s = scale[0] + rand(n) * (scale[1] - scale[0])
+    flip = torch.where(rand(n) < 0.5, -1.0, 1.0)
+    tx, ty = (rand(n) * 2 - 1) * max_shift * 2, (rand(n) * 2 - 1) * max_shift * 2
+    cos, sin = torch.cos(angle) / s, torch.sin(angle) / s
+    theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1),
+                         torch.stack([sin * flip, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, [n, 1, size, size], align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    c = 1 + (rand(n, 1, 1, 1) * 2 - 1) * contrast
+    b = (rand(n, 1, 1, 1) * 2 - 1) * brightness * 0.5
+    x = ((x - mean) * c + mean + b).clamp_(0, 1)
+
+    # Random erasing (Zhong et al.): one rectangle of 2-20% of the face, filled with noise.
+    area = (0.02 + rand(n) * 0.18) * size * size
+    ratio = torch.exp((rand(n) * 2 - 1) * math.log(3))
+    h = (area * ratio).sqrt().clamp(1, size).long()
+    w = (area / ratio).sqrt().clamp(1, size).long()
+    top = (rand(n) * (size - h + 1).float()).long()
+    left = (rand(n) * (size - w + 1).float()).long()
+    rows = torch.arange(size).view(1, size, 1)
+    cols = torch.arange(size).view(1, 1, size)
+    mask = ((rows >= top.view(-1, 1, 1)) & (rows < (top + h).view(-1, 1, 1))
+            & (cols >= left.view(-1, 1, 1)) & (cols < (left + w).view(-1, 1, 1)))
+    mask &= (rand(n) < erase_p).view(-1, 1, 1)
+    x = torch.where(mask.unsqueeze(1), rand(n, 1, size, size), x)
+    return x

@@ -1,0 +1,216 @@
+"""Train the FER+ ResNet-34 on the vote distributions.
+
+Follows pytorch/vision's references/classification/train.py: get_args_parser,
+train_one_epoch, evaluate, main; the args travel inside every checkpoint, and
+``--resume`` picks an interrupted run up where it stopped.
+
+    python -m training.train --data ../shared/data/ferplus --output-dir runs/r34
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from training.augment import augment_batch, resize_batch
+from training.ferplus import majority_labels, read_split, soft_targets
+from training.resnet import resnet34
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Train ResNet-34 on FER+", add_help=True)
+    p.add_argument("--data", default="../shared/data/ferplus", help="FER+ folder")
+    p.add_argument("--output-dir", default="runs/r34", help="checkpoints and logs")
+    p.add_argument("--cache-dir", default=".cache/ferplus", help="decoded-image cache")
+    p.add_argument("--input-size", type=int, default=64)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--warmup-epochs", type=float, default=1.0)
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--ema-decay", type=float, default=0.998)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch default)")
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
+                   help="bfloat16 autocast (fast on CPUs with AVX512-BF16 and on GPUs)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=0, help="use only N training images (smoke runs)")
+    p.add_argument("--resume", action="store_true", help="continue from output-dir/checkpoint.pth")
+    return p
+
+
+def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor,
+                       smoothing: float = 0.0) -> torch.Tensor:
+    if smoothing:
+        target = target * (1 - smoothing) + smoothing / target.shape[1]
+    return -(target * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
+
+
+def lr_at(step: int, total: int, warmup: int, base: float) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    return base * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    for e, m in zip(ema.state_dict().values(), model.state_dict().values()):
+        if e.dtype.is_floating_point:
+            e.mul_(decay).add_(m.detach(), alpha=1 - decay)
+        else:
+            e.copy_(m)
+
+
+def normalize(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
+    # The network is torchvision's 3-channel ResNet; grey faces are repeated on all three.
+    return ((x - mean) / std).expand(-1, 3, -1, -1).contiguous(memory_format=torch.channels_last)
+
+
+def train_one_epoch(model, optimizer, images, targets, args, epoch, step, total_steps,
+                    warmup_steps, mean, std, ema=None, generator=None):
+    model.train()
+    n = len(images)
+    order = torch.randperm(n, generator=generator)
+    nb = n // args.batch_size
+    bar = tqdm(range(nb), desc=f"epoch {epoch + 1}/{args.epochs}", leave=False, mininterval=5)
+    run_loss = run_acc = 0.0
+    for i in bar:
+        idx = order[i * args.batch_size:(i + 1) * args.batch_size]
+        x = normalize(augment_batch(images[idx], args.input_size, generator=generator),
+                      mean, std).to(args.device)
+        y = targets[idx].to(args.device)
+        for g in optimizer.param_groups:
+            g["lr"] = lr_at(step, total_steps, warmup_steps, args.lr)
+        with torch.autocast(device_type=args.device.split(":")[0], dtype=torch.bfloat16,
+                            enabled=args.amp):
+            logits = model(x)
+        loss = soft_cross_entropy(logits, y, args.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if ema is not None:
+            update_ema(ema, model, args.ema_decay)
+        step += 1
+        acc = (logits.argmax(1) == y.argmax(1)).float().mean().item()
+        run_loss = 0.95 * run_loss + 0.05 * loss.item() if i else loss.item()
+        run_acc = 0.95 * run_acc + 0.05 * acc if i else acc
+        bar.set_postfix(loss=f"{run_loss:.3f}", acc=f"{run_acc:.3f}",
+                        lr=f"{optimizer.param_groups[0]['lr']:.4f}")
+    return step, run_loss, run_acc
+
+
+@torch.no_grad()
+def predict(model, images, size, mean, std, device="cpu", batch=512, flip=False,
+            amp=False) -> torch.Tensor:
+    """Logits (float32) for uint8 (N, 48, 48) faces; ``flip`` averages with the mirror."""
+    model.eval()
+    out = []
+    for i in range(0, len(images), batch):
+        x = normalize(resize_batch(images[i:i + batch], size), mean, std).to(device)
+        with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16,
+                            enabled=amp):
+            logits = model(x).float()
+            if flip:
+                logits = (logits + model(torch.flip(x, dims=[3])).float()) / 2
+        out.append(logits.cpu())
+    return torch.cat(out) if out else torch.zeros(0, 8)
+
+
+def evaluate(model, images, labels, args, mean, std, flip=False) -> float:
+    logits = predict(model, images, args.input_size, mean, std, args.device, flip=flip,
+                     amp=args.amp)
+    return (logits.argmax(1) == labels).float().mean().item()
+
+
+def load_training_data(args):
+    data = Path(args.data)
+    train = read_split(data / "FER2013Train", args.cache_dir)
+    valid = read_split(data / "FER2013Valid", args.cache_dir)
+    # Train on every image the majority protocol keeps, with its vote distribution.
+    keep = majority_labels(train.votes) >= 0
+    images = torch.from_numpy(train.images[keep])
+    targets = torch.from_numpy(soft_targets(train.votes[keep]))
+    if args.limit:
+        images, targets = images[:args.limit], targets[:args.limit]
+    vlab = majority_labels(valid.votes)
+    vkeep = vlab >= 0
+    return images, targets, torch.from_numpy(valid.images[vkeep]), torch.from_numpy(vlab[vkeep])
+
+
+def main(args) -> dict:
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    images, targets, v_images, v_labels = load_training_data(args)
+    pixels = images.float().div(255)
+    mean, std = round(pixels.mean().item(), 4), round(pixels.std().item(), 4)
+    del pixels
+    print(f"train {len(images)} images, valid {len(v_images)}; mean {mean} std {std}",
+          flush=True)
+
+    model = resnet34(num_classes=8).to(args.device).to(memory_format=torch.channels_last)
+    ema = copy.deepcopy(model) if args.ema_decay else None
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
+                                weight_decay=args.weight_decay, nesterov=True)
+    steps_per_epoch = len(images) // args.batch_size
+    total_steps = steps_per_epoch * args.epochs
+    warmup_steps = int(args.warmup_epochs * steps_per_epoch)
+    start_epoch, step, best = 0, 0, {"acc": -1.0}
+    generator = torch.Generator().manual_seed(args.seed)
+    ckpt_path = out / "checkpoint.pth"
+    if args.resume and ckpt_path.is_file():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        model.load_state_dict(ckpt["model"])
+        if ema is not None and ckpt.get("ema"):
+            ema.load_state_dict(ckpt["ema"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        start_epoch, step, best = ckpt["epoch"] + 1, ckpt["step"], ckpt["best"]
+        generator.set_state(ckpt["generator"])
+        print(f"resumed at epoch {start_epoch}", flush=True)
+
+    log = (out / "log.jsonl").open("a")
+    for epoch in range(start_epoch, args.epochs):
+        t0 = time.time()
+        step, loss, acc = train_one_epoch(model, optimizer, images, targets, args, epoch,
+                                          step, total_steps, warmup_steps, mean, std, ema,
+                                          generator)
+        val = evaluate(model, v_images, v_labels, args, mean, std)
+        val_ema = evaluate(ema, v_images, v_labels, args, mean, std) if ema else -1.0
+        which, acc_best = ("ema", val_ema) if val_ema > val else ("model", val)
+        rec = {"epoch": epoch + 1, "loss": round(loss, 4), "train_acc": round(acc, 4),
+               "valid_acc": round(val, 4), "valid_acc_ema": round(val_ema, 4),
+               "seconds": round(time.time() - t0, 1)}
+        print(json.dumps(rec), flush=True)
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        state = {"args": vars(args), "mean": mean, "std": std, "epoch": epoch, "step": step,
+                 "model": model.state_dict(), "ema": ema.state_dict() if ema else None,
+                 "optimizer": optimizer.state_dict(), "generator": generator.get_state()}
+        if acc_best > best["acc"]:
+            best = {"acc": acc_best, "epoch": epoch + 1, "which": which}
+            torch.save({**state, "best": best,
+                        "weights": (ema if which == "ema" else model).state_dict()},
+                       out / "best.pth")
+        state["best"] = best
+        torch.save(state, out / "checkpoint.pth.tmp")
+        (out / "checkpoint.pth.tmp").replace(ckpt_path)  # an interrupted save never corrupts
+    print(f"best valid accuracy {best['acc']:.4f} ({best.get('which')}, epoch "
+          f"{best.get('epoch')})", flush=True)
+    return best
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
