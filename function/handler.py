@@ -1,0 +1,132 @@
+"""The emotion API: FastAPI app, and the Lambda entry point (Mangum) wrapped by Powertools.
+
+The model and the face detector load at import, so a Lambda cold start pays for them
+once and no request ever does.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from mangum import Mangum
+
+from function import errors
+from function.detect import CASCADE, DETECT_MAX_SIDE, FaceDetector
+from function.inputs import ACCEPTED_TYPES, FORM_FIELD, BodyLimitMiddleware, read_image_request
+from function.limits import MAX_BODY_BYTES, MAX_PIXELS
+from function.model import EmotionModel, configure_threads, default_model_path, load_model
+from function.schemas import ErrorResponse, FaceResponse, Health
+from function.service import analyse
+from function.settings import get_settings
+
+logger = Logger()
+metrics = Metrics(namespace="EmotionEvaluator")
+tracer = Tracer()
+THREADS = configure_threads()
+
+
+@lru_cache
+def get_model() -> EmotionModel:
+    return load_model(default_model_path())
+
+
+@lru_cache
+def get_detector() -> FaceDetector:
+    return FaceDetector()
+
+
+_B64 = {"type": "string", "description": "base64 of a JPEG/PNG/WebP, or a data: URL"}
+_REQUEST_BODY = {
+    "required": True,
+    "description": f"One image, at most {MAX_BODY_BYTES} bytes of body and "
+                   f"{MAX_PIXELS:,} pixels.",
+    "content": {
+        "application/json": {"schema": {
+            "type": "object", "required": ["image"],
+            "properties": {"image": _B64, "detect": {
+                "type": "boolean", "default": True,
+                "description": "false: the image is already a face crop"}}}},
+        "application/x-www-form-urlencoded": {"schema": {
+            "type": "object", "required": [FORM_FIELD],
+            "properties": {FORM_FIELD: _B64, "detect": {"type": "boolean", "default": False}}}},
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": [FORM_FIELD],
+            "properties": {FORM_FIELD: _B64, "detect": {"type": "boolean", "default": False}}}},
+        **{t: {"schema": {"type": "string", "format": "binary"}}
+           for t in ACCEPTED_TYPES if t.startswith("image/")},
+    },
+}
+_ERRORS = {code: {"model": ErrorResponse, "description": text} for code, text in {
+    400: "no image, not base64, not an image, bad JSON or form",
+    413: "body or pixel count over the limit",
+    415: "unsupported Content-Type or image format",
+    422: "a parameter has a wrong value",
+}.items()}
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Emotion evaluator API", version="1.0.0",
+                  description="Finds faces in an image and rates each for eight emotions.")
+    errors.install(app)
+    app.add_middleware(BodyLimitMiddleware)
+    if get_settings().cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(get_settings().cors_origins),
+                           allow_methods=["GET", "POST"], allow_headers=["Content-Type"],
+                           expose_headers=["Server-Timing"], max_age=3600)
+
+    @app.post("/face", response_model=FaceResponse, responses=_ERRORS,
+              openapi_extra={"requestBody": _REQUEST_BODY},
+              summary="Emotions of the faces in one image")
+    async def face(request: Request,
+                   detect: bool | None = Query(None, description=(
+                       "find faces (true) or take the whole image as one face crop (false); "
+                       "default: false for imgBase64 forms, true otherwise")),
+                   model: EmotionModel = Depends(get_model),
+                   detector: FaceDetector = Depends(get_detector)) -> JSONResponse:
+        req = await read_image_request(request, detect)
+        result = await run_in_threadpool(analyse, req.data, req.detect, model, detector)
+        ms = result.timings_ms
+        logger.info("face", extra={"bytes": len(req.data), "detect": req.detect,
+                                   "faces": result.faces,
+                                   **{f"{k}_ms": round(v, 2) for k, v in ms.items()}})
+        if "aws.event" in request.scope:   # metrics are flushed per Lambda invocation only
+            metrics.add_metric("Latency", MetricUnit.Milliseconds, sum(ms.values()))
+            metrics.add_metric("FacesFound", MetricUnit.Count, result.faces)
+        timing = ", ".join(f"{k};dur={v:.1f}" for k, v in ms.items())
+        return JSONResponse(result.answer, headers={"Server-Timing": timing})
+
+    @app.get("/health", response_model=Health, summary="Model and detector status")
+    def health(model: EmotionModel = Depends(get_model)) -> Health:
+        return Health(status="ok", model=model.info.id, labels=list(model.info.labels),
+                      input_size=model.info.input_size,
+                      detector=f"opencv-haar:{CASCADE}@{DETECT_MAX_SIDE}px",
+                      threads=torch.get_num_threads())
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error")
+        return errors.error_response(500, "internal_error", "the server failed; try again")
+
+    return app
+
+
+# Load at import: the Lambda init phase (cold start) pays for it, not a request.
+get_model()
+get_detector()
+app = create_app()
+_mangum = Mangum(app, lifespan="off")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict, context: object) -> dict:
+    return _mangum(event, context)

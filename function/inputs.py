@@ -1,0 +1,128 @@
+"""Reading one image (and the ``detect`` flag) from the three request shapes /face accepts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from function.errors import APIError, error_response
+from function.images import decode_base64, parse_json
+from function.limits import IMAGE_FORMATS, MAX_BODY_BYTES
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+ACCEPTED_TYPES = ("application/json", *FORM_TYPES, *IMAGE_FORMATS.values())
+FORM_FIELD = "imgBase64"
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+@dataclass
+class ImageRequest:
+    data: bytes
+    detect: bool
+
+
+def _too_large() -> APIError:
+    return APIError(413, "payload_too_large",
+                    f"the request body is over the limit of {MAX_BODY_BYTES} bytes")
+
+
+def _flag(value: object, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise APIError(422, "invalid_parameter", f"{where} must be true or false")
+
+
+async def read_image_request(request: Request, detect: bool | None) -> ImageRequest:
+    """``detect`` from the query string wins over one in the body; when neither says,
+    the prototype's form requests (tight crops) mean false and the rest true."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json":
+        data = parse_json(await request.body())
+        image = data.get("image")
+        if image is None or image == "":
+            raise APIError(400, "missing_image",
+                           'the JSON body has no "image": send {"image": "<base64>"}')
+        if not isinstance(image, str):
+            raise APIError(400, "invalid_base64", '"image" must be a base64 string')
+        if detect is None and "detect" in data:
+            detect = _flag(data["detect"], '"detect"')
+        return ImageRequest(decode_base64(image), True if detect is None else detect)
+    if ctype in FORM_TYPES:
+        return await _read_form(request, ctype, detect)
+    if ctype in IMAGE_FORMATS.values():
+        body = await request.body()
+        if not body:
+            raise APIError(400, "missing_image", "the request body is empty")
+        return ImageRequest(body, True if detect is None else detect)
+    if not ctype and not await request.body():
+        raise APIError(400, "missing_image", "no image was sent")
+    raise APIError(415, "unsupported_media_type",
+                   f"Content-Type {ctype or '(none)'} is not accepted; use one of: "
+                   + ", ".join(ACCEPTED_TYPES))
+
+
+async def _read_form(request: Request, ctype: str, detect: bool | None) -> ImageRequest:
+    try:
+        form = await request.form(max_files=1, max_fields=16, max_part_size=MAX_BODY_BYTES)
+    except APIError:
+        raise
+    except Exception:  # noqa: BLE001 - malformed multipart or url-encoding
+        raise APIError(400, "invalid_form", "the form body could not be parsed") from None
+    try:
+        value = form.get(FORM_FIELD) or form.get("image")
+        if detect is None and form.get("detect") is not None:
+            detect = _flag(form.get("detect"), "form field detect")
+        if value is None or value == "":
+            raise APIError(400, "missing_image",
+                           f"the form has no {FORM_FIELD} field with a base64 image")
+        if isinstance(value, UploadFile):
+            data = await value.read()   # a multipart file part carries raw image bytes
+        else:
+            data = decode_base64(value, plus_as_space=ctype == FORM_TYPES[0])
+    finally:
+        await form.close()
+    return ImageRequest(data, False if detect is None else detect)
+
+
+class BodyLimitMiddleware:
+    """Stops reading a request body past MAX_BODY_BYTES, whether or not it declared its
+    length, so an oversized or endless upload is refused without being buffered."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared < 0:
+                    await error_response(400, "invalid_content_length",
+                                         "Content-Length is not a number")(scope, receive, send)
+                    return
+                if declared > self.limit:
+                    exc = _too_large()
+                    await error_response(exc.status, exc.code, exc.message)(scope, receive, send)
+                    return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _too_large()
+            return message
+
+        await self.app(scope, limited, send)

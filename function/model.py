@@ -1,0 +1,148 @@
+"""The emotion model: a self-describing TorchScript file, loaded once per process.
+
+Everything needed to use the file travels inside it as ``meta.json`` (a TorchScript extra
+file): labels in output order, input size, colour handling, normalisation and the
+temperature that calibrates its confidence. Nothing here knows how it was trained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+META_FILE = "meta.json"
+LABELS = ("Neutral", "Happiness", "Surprise", "Sadness", "Anger", "Disgust", "Fear", "Contempt")
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+def available_cpus() -> int:
+    """CPUs this process may really use: affinity, then the cgroup quota (containers and
+    Lambda report the host's count in os.cpu_count())."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, round(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, n)
+
+
+def configure_threads() -> int:
+    n = int(os.environ.get("TORCH_THREADS", "0")) or available_cpus()
+    torch.set_num_threads(n)
+    return n
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    version: str
+    labels: tuple[str, ...]
+    input_size: int
+    grayscale: bool
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    temperature: float
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ModelInfo:
+        m = json.loads(text)
+        labels = tuple(m["labels"])
+        if sorted(labels) != sorted(LABELS):
+            raise ValueError(f"model labels {labels} are not the API's labels {LABELS}")
+        return cls(name=m["name"], version=str(m["version"]), labels=labels,
+                   input_size=int(m["input_size"]), grayscale=bool(m.get("grayscale", True)),
+                   mean=tuple(m["mean"]), std=tuple(m["std"]),
+                   temperature=float(m.get("temperature", 1.0)))
+
+    def to_json(self) -> str:
+        return json.dumps({"name": self.name, "version": self.version,
+                           "labels": list(self.labels), "input_size": self.input_size,
+                           "grayscale": self.grayscale, "mean": list(self.mean),
+                           "std": list(self.std), "temperature": self.temperature})
+
+
+class EmotionModel:
+    def __init__(self, module: torch.jit.ScriptModule, info: ModelInfo) -> None:
+        self.module = module
+        self.info = info
+        c = 3
+        self._mean = torch.tensor(info.mean, dtype=torch.float32).view(1, -1, 1, 1).expand(1, c, 1, 1)
+        self._std = torch.tensor(info.std, dtype=torch.float32).view(1, -1, 1, 1).expand(1, c, 1, 1)
+
+    def preprocess(self, faces: list[Image.Image]) -> torch.Tensor:
+        """Face crops (any size, RGB) -> normalised (N, 3, S, S) float32."""
+        s = self.info.input_size
+        mode = "L" if self.info.grayscale else "RGB"
+        arrays = [np.asarray(f.convert(mode).resize((s, s), Image.BILINEAR, reducing_gap=2.0),
+                             dtype=np.uint8) for f in faces]
+        x = torch.from_numpy(np.stack(arrays)).float().div_(255)
+        x = x.unsqueeze(1).expand(-1, 3, -1, -1) if x.dim() == 3 else x.permute(0, 3, 1, 2)
+        return ((x - self._mean) / self._std).contiguous()
+
+    @torch.inference_mode()
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.module(x).float()
+        return torch.softmax(logits / self.info.temperature, dim=1)
+
+    def predict(self, faces: list[Image.Image]) -> list[dict[str, float]]:
+        """One dict per face: every label -> probability, most likely first."""
+        if not faces:
+            return []
+        probs = self.probabilities(self.preprocess(faces)).tolist()
+        return [dict(sorted(zip(self.info.labels, p), key=lambda kv: -kv[1])) for p in probs]
+
+
+def default_model_path() -> Path:
+    """MODEL_PATH, else the one ``.pt`` file shipped in models/."""
+    env = os.environ.get("MODEL_PATH")
+    if env:
+        return Path(env)
+    found = sorted(MODELS_DIR.glob("*.pt"))
+    if not found:
+        raise FileNotFoundError(
+            f"no model file in {MODELS_DIR}: train one with `make train` (see models/README.md) "
+            "or point MODEL_PATH at a TorchScript model file")
+    return found[-1]
+
+
+def load_model(path: str | Path) -> EmotionModel:
+    """Load, restore fp32 (the file may store fp16 weights), freeze and warm up."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {path} does not exist")
+    extra = {META_FILE: ""}
+    module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    if not extra[META_FILE]:
+        raise ValueError(f"{path} has no {META_FILE}: not a model file of this project")
+    info = ModelInfo.from_json(extra[META_FILE])
+    module = torch.jit.freeze(module.float().eval())
+    model = EmotionModel(module, info)
+    # The profiling executor specialises the graph over the first calls: pay that here,
+    # at cold start, rather than on the first requests.
+    blank = Image.new("RGB", (info.input_size, info.input_size))
+    for batch in (1, 2, 1):
+        model.predict([blank] * batch)
+    return model
+
+
+def save_model(module: torch.jit.ScriptModule, info: ModelInfo, path: str | Path,
+               half: bool = True) -> Path:
+    """Write a model file of this format; ``half`` stores weights as fp16 (load restores)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if half:
+        module = module.half()
+    torch.jit.save(module, str(path), _extra_files={META_FILE: info.to_json()})
+    return path

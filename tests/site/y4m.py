@@ -1,0 +1,67 @@
+"""Writes the fake-camera video for the browser tests: a real face (scikit-image's
+astronaut) on a 640x480 frame, drifting a little so boxes have to follow it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+WIDTH, HEIGHT = 640, 480
+
+
+def _rgb_to_yuv420(rgb: np.ndarray) -> bytes:
+    """RGB uint8 (H, W, 3) -> planar I420 bytes, BT.601 video range (what Chromium's
+    fake capture device assumes)."""
+    x = rgb.astype(np.float32) / 255.0
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
+    u = 128 - 37.797 * r - 74.203 * g + 112.0 * b
+    v = 128 + 112.0 * r - 93.786 * g - 18.214 * b
+    # 2x2 averages for the subsampled chroma planes.
+    u = u.reshape(u.shape[0] // 2, 2, u.shape[1] // 2, 2).mean(axis=(1, 3))
+    v = v.reshape(v.shape[0] // 2, 2, v.shape[1] // 2, 2).mean(axis=(1, 3))
+    planes = (np.clip(np.rint(p), 0, 255).astype(np.uint8) for p in (y, u, v))
+    return b"".join(p.tobytes() for p in planes)
+
+
+def face_frames(face: np.ndarray | None, frames: int = 30, drift: int = 24,
+                face_size: int = 360) -> list[np.ndarray]:
+    """RGB frames with ``face`` (RGB uint8) scaled to ``face_size`` and swaying
+    ``drift`` px left and right over one loop; ``face=None`` gives an empty room."""
+    background = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    background[:] = (70, 78, 92)
+    # A soft vertical gradient, so the empty-room video is not one flat colour.
+    background = (background * np.linspace(0.8, 1.2, HEIGHT)[:, None, None]).clip(0, 255)
+    background = background.astype(np.uint8)
+    if face is None:
+        return [background] * frames
+    tile = np.asarray(Image.fromarray(face).resize((face_size, face_size), Image.BILINEAR))
+    top = (HEIGHT - face_size) // 2
+    out = []
+    for i in range(frames):
+        # A whole sine period per loop, so the looping video has no jump.
+        left = (WIDTH - face_size) // 2 + round(drift * math.sin(2 * math.pi * i / frames))
+        frame = background.copy()
+        frame[top:top + face_size, left:left + face_size] = tile
+        out.append(frame)
+    return out
+
+
+def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 15) -> Path:
+    height, width = frames[0].shape[:2]
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            f.write(b"FRAME\n")
+            f.write(_rgb_to_yuv420(frame))
+    return path
+
+
+def astronaut() -> np.ndarray:
+    """Head and shoulders of scikit-image's astronaut photo, as a webcam would frame it."""
+    from skimage import data
+
+    return data.astronaut()[0:300, 110:410]
