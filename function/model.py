@@ -7,6 +7,7 @@ temperature that calibrates its confidence. Nothing here knows how it was traine
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -143,6 +144,10 @@ def save_model(module: torch.jit.ScriptModule, info: ModelInfo, path: str | Path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if half:
-        module = module.half()
+        # A traced module shares its parameters with the network it traced: halve a copy.
+        buf = io.BytesIO()
+        torch.jit.save(module, buf)
+        buf.seek(0)
+        module = torch.jit.load(buf, map_location="cpu").half()
     torch.jit.save(module, str(path), _extra_files={META_FILE: info.to_json()})
     return path

@@ -1,0 +1,49 @@
+# The two commands of the README: `make run` and `make test`. Both set themselves up.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+DATA ?= ../shared/data/ferplus
+EVENT ?= events/face-http-api.json
+
+.PHONY: run test lint invoke bench train evaluate export site deploy clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+# Reinstall only when a requirements file changes.
+$(VENV)/.installed: requirements-dev.txt function/requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+site: venv
+	@if [ -f site/build.sh ]; then bash site/build.sh; fi
+
+run: venv site
+	PORT=$(PORT) $(BIN)/python -m function.serve
+
+test: venv site
+	bash scripts/system-deps.sh
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+
+invoke: venv
+	$(BIN)/python -m tools.lambda_local invoke $(EVENT)
+
+bench: venv
+	$(BIN)/python -m benchmarks.frame
+
+train: venv
+	$(BIN)/python -m training.train --data $(DATA) --output-dir runs/r34
+
+evaluate: venv
+	$(BIN)/python -m training.evaluate --data $(DATA) --split FER2013Test
+
+clean:
+	rm -rf $(VENV) .cache site/vendor site/node_modules

@@ -1,0 +1,131 @@
+"""Export a training checkpoint as the self-describing TorchScript file the API loads.
+
+    python -m training.export --checkpoint runs/r34/best.pth --output models/ferplus-resnet34.pt
+
+Traces the network (optionally averaged with its mirror image: test-time flip), fits the
+softmax temperature on FER2013Valid, checks the traced file against the eager network, and
+stores the weights as fp16 (restored to fp32 at load; the check below covers that too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import subprocess
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from function.model import LABELS, ModelInfo, load_model, save_model
+from training.ferplus import majority_labels, read_split
+from training.resnet import resnet34
+from training.train import predict
+
+
+class FlipAverage(nn.Module):
+    """Logits averaged over the face and its mirror (faces are left-right symmetric)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.net(x) + self.net(torch.flip(x, dims=[3]))) * 0.5
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The single T minimising the NLL of softmax(logits / T) (Guo et al., 2017)."""
+    log_t = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = F.cross_entropy(logits / log_t.exp(), labels)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return round(float(log_t.detach().exp()), 4)
+
+
+def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
+    conf, pred = probs.max(1)
+    correct = (pred == labels).float()
+    edges = torch.linspace(0, 1, bins + 1)
+    ece = torch.zeros(())
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        inside = (conf > lo) & (conf <= hi)
+        if inside.any():
+            ece += inside.float().mean() * (conf[inside].mean() - correct[inside].mean()).abs()
+    return float(ece)
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Export a checkpoint to TorchScript")
+    p.add_argument("--checkpoint", default="runs/r34/best.pth")
+    p.add_argument("--output", default="models/ferplus-resnet34.pt")
+    p.add_argument("--data", default=None, help="FER+ folder (default: the checkpoint's)")
+    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
+                   help="bake test-time flip averaging into the file")
+    p.add_argument("--name", default="ferplus-resnet34")
+    p.add_argument("--version", default=None, help="default: today's date")
+    return p
+
+
+def main(args: argparse.Namespace) -> Path:
+    ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    targs = ckpt["args"]
+    size, mean, std = targs["input_size"], ckpt["mean"], ckpt["std"]
+    net = resnet34(num_classes=len(LABELS))
+    net.load_state_dict(ckpt.get("weights") or ckpt["model"])
+    net.eval()
+    module = FlipAverage(net).eval() if args.flip else net
+
+    data = Path(args.data or targs["data"])
+    valid = read_split(data / "FER2013Valid", targs.get("cache_dir"))
+    labels = torch.from_numpy(majority_labels(valid.votes))
+    keep = labels >= 0
+    images, labels = torch.from_numpy(valid.images[keep.numpy()]), labels[keep]
+    logits = predict(module, images, size, mean, std)
+    temperature = fit_temperature(logits, labels)
+    acc = (logits.argmax(1) == labels).float().mean().item()
+    ece_before = expected_calibration_error(logits.softmax(1), labels)
+    ece_after = expected_calibration_error((logits / temperature).softmax(1), labels)
+    print(f"FER2013Valid accuracy {acc:.4f}; temperature {temperature}; "
+          f"ECE {ece_before:.4f} -> {ece_after:.4f}")
+
+    version = args.version or dt.date.today().isoformat()
+    info = ModelInfo(name=args.name, version=version, labels=LABELS, input_size=size,
+                     grayscale=True, mean=(mean,), std=(std,), temperature=temperature)
+    example = torch.randn(4, 3, size, size)
+    with torch.no_grad():
+        traced = torch.jit.trace(module, example)
+    out = save_model(traced, info, args.output, half=True)
+
+    # The file as the API will load it (fp16 -> fp32, frozen) must match the eager network.
+    loaded = load_model(out)
+    with torch.no_grad():
+        eager = module(example)
+        got = loaded.module(example)
+    diff = (eager - got).abs().max().item()
+    print(f"traced vs eager max |logit diff| {diff:.2e} on a batch of {len(example)}")
+    if diff > 5e-2:
+        raise SystemExit(f"exported model differs from the eager one by {diff}")
+    mb = out.stat().st_size / 2**20
+    print(f"wrote {out} ({mb:.1f} MiB), {info.id}, checkpoint epoch {ckpt['epoch'] + 1}, "
+          f"commit {git_commit()}")
+    return out
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
