@@ -78,9 +78,9 @@ class EmotionModel:
     def __init__(self, module: torch.jit.ScriptModule, info: ModelInfo) -> None:
         self.module = module
         self.info = info
-        c = 3
-        self._mean = torch.tensor(info.mean, dtype=torch.float32).view(1, -1, 1, 1).expand(1, c, 1, 1)
-        self._std = torch.tensor(info.std, dtype=torch.float32).view(1, -1, 1, 1).expand(1, c, 1, 1)
+        # One value (grey repeated on the three input channels) or one per channel.
+        self._mean = torch.tensor(info.mean, dtype=torch.float32).view(1, -1, 1, 1)
+        self._std = torch.tensor(info.std, dtype=torch.float32).view(1, -1, 1, 1)
 
     def preprocess(self, faces: list[Image.Image]) -> torch.Tensor:
         """Face crops (any size, RGB) -> normalised (N, 3, S, S) float32."""
@@ -102,7 +102,7 @@ class EmotionModel:
         if not faces:
             return []
         probs = self.probabilities(self.preprocess(faces)).tolist()
-        return [dict(sorted(zip(self.info.labels, p), key=lambda kv: -kv[1])) for p in probs]
+        return [dict(sorted(zip(self.info.labels, p, strict=True), key=lambda kv: -kv[1])) for p in probs]
 
 
 def default_model_path() -> Path:

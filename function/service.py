@@ -37,10 +37,8 @@ def analyse(data: bytes, detect: bool, model: EmotionModel, detector: FaceDetect
     predictions = model.predict(crops)
     t3 = time.perf_counter()
     faces = []
-    for box, preds in zip(boxes, predictions):
-        sent = box if not detect else box.scaled(decoded.scale)
-        if not detect:
-            sent = Box(0, 0, decoded.width, decoded.height)
+    for box, preds in zip(boxes, predictions, strict=True):
+        sent = box.scaled(decoded.scale) if detect else Box(0, 0, decoded.width, decoded.height)
         top = next(iter(preds))
         faces.append({"box": sent.__dict__, "emotion": top,
                       "confidence": round(preds[top], 4),

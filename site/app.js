@@ -210,6 +210,7 @@ function startSession() {
   state.detectedOnce = false;
   state.serverSawNoFace = false;
   state.tracks = [];
+  state.unsent = [];
   cameraButton.textContent = 'Stop camera';
   stage.style.aspectRatio = `${video.videoWidth} / ${video.videoHeight}`;
   setStage('running', '');
@@ -359,9 +360,9 @@ function canSend(now) {
 function sendCrop(now) {
   const tracks = state.unsent.filter((t) => state.tracks.includes(t));
   if (!tracks.length || state.detecting || !canSend(now)) return;
-  state.unsent = [];
   // The face that has waited longest for an answer goes next: faces share the one slot.
   const track = tracks.reduce((a, b) => (b.sentAt < a.sentAt ? b : a));
+  state.unsent = tracks.filter((t) => t !== track);
   const crop = expandBox(track.box, CROP_MARGIN, frameCanvas.width, frameCanvas.height);
   const scale = Math.min(1, CROP_SIDE / Math.max(crop.width, crop.height));
   sendCanvas.width = Math.max(1, Math.round(crop.width * scale));
@@ -530,7 +531,7 @@ function createBars(list) {
     item.className = 'bar-row';
     const name = document.createElement('span');
     name.className = 'bar-label';
-    name.textContent = `${EMOJI[label]} ${label}`;
+    setEmojiText(name, EMOJI[label], label);
     const track = document.createElement('span');
     track.className = 'bar-track';
     track.setAttribute('role', 'meter');
@@ -550,6 +551,27 @@ function createBars(list) {
     rows[label] = { item, track, fill, value };
   }
   return rows;
+}
+
+/**
+ * prefix + emoji + text, the emoji in its own span: colour-emoji fonts apply to it, and
+ * screen readers skip it (the label already says the same). Untouched when unchanged.
+ */
+function setEmojiText(element, emoji, text, prefix = '') {
+  const key = `${prefix}|${emoji}|${text}`;
+  if (element.dataset.content === key) return;
+  element.dataset.content = key;
+  const parts = [];
+  if (prefix) parts.push(prefix);
+  if (emoji) {
+    const span = document.createElement('span');
+    span.className = 'emoji';
+    span.setAttribute('aria-hidden', 'true');
+    span.textContent = emoji;
+    parts.push(span, ' ');
+  }
+  parts.push(text);
+  element.replaceChildren(...parts);
 }
 
 function updateBars(rows, probs) {
@@ -610,10 +632,10 @@ function renderBoxes(main) {
     const number = state.tracks.length > 1 ? `#${track.id} ` : '';
     if (track.probs) {
       const top = topLabel(track.probs);
-      label.textContent = `${number}${EMOJI[top]} ${top} ${Math.round(100 * track.probs[top])}%`;
+      setEmojiText(label, EMOJI[top], `${top} ${Math.round(100 * track.probs[top])}%`, number);
       box.dataset.emotion = top;
     } else {
-      label.textContent = `${number}…`;
+      setEmojiText(label, '', '…', number);
     }
   }
   for (const box of overlay.querySelectorAll('.face-box')) {
@@ -657,8 +679,8 @@ function renderOthers(main) {
       list.append(card);
     }
     const top = track.probs ? topLabel(track.probs) : null;
-    card.querySelector('h4').textContent =
-      `Face #${track.id}: ${top ? `${EMOJI[top]} ${top}` : 'reading…'}`;
+    setEmojiText(card.querySelector('h4'), top ? EMOJI[top] : '', top ?? 'reading…',
+      `Face #${track.id}: `);
     updateBars(card.bars, track.probs);
   }
 }

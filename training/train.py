@@ -16,7 +16,6 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
@@ -65,7 +64,7 @@ def lr_at(step: int, total: int, warmup: int, base: float) -> float:
 
 @torch.no_grad()
 def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    for e, m in zip(ema.state_dict().values(), model.state_dict().values()):
+    for e, m in zip(ema.state_dict().values(), model.state_dict().values(), strict=True):
         if e.dtype.is_floating_point:
             e.mul_(decay).add_(m.detach(), alpha=1 - decay)
         else:

@@ -1,0 +1,42 @@
+import torch
+
+from function.model import LABELS, load_model
+from tests.training.conftest import make_ferplus
+from training import export, train
+from training.resnet import resnet34
+
+
+def test_export_round_trip_is_self_describing_and_matches_eager(tmp_path):
+    data = make_ferplus(tmp_path / "ferplus", per_split=24)
+    run = tmp_path / "run"
+    train.main(train.get_args_parser().parse_args([
+        "--data", str(data), "--output-dir", str(run), "--cache-dir", str(tmp_path / "c"),
+        "--input-size", "32", "--batch-size", "8", "--epochs", "1", "--threads", "2"]))
+    out = export.main(export.get_args_parser().parse_args([
+        "--checkpoint", str(run / "best.pth"), "--output", str(tmp_path / "m.pt"),
+        "--version", "test"]))
+
+    model = load_model(out)                    # needs nothing from training/
+    assert model.info.labels == LABELS
+    assert model.info.input_size == 32 and model.info.id == "ferplus-resnet34@test"
+    assert model.info.temperature > 0
+
+    ckpt = torch.load(run / "best.pth", weights_only=False)
+    net = resnet34(num_classes=8)
+    net.load_state_dict(ckpt["weights"])
+    net.eval()
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        eager = (net(x) + net(torch.flip(x, dims=[3]))) / 2
+        assert torch.allclose(model.module(x), eager, atol=5e-2)
+
+
+def test_temperature_fit_recovers_a_known_scale():
+    torch.manual_seed(0)
+    true = torch.randn(4000, 8) * 2
+    labels = torch.distributions.Categorical(logits=true).sample()
+    t = export.fit_temperature(true * 3, labels)   # logits 3x too confident
+    assert abs(t - 3) < 0.3
+    ece_raw = export.expected_calibration_error((true * 3).softmax(1), labels)
+    ece_fit = export.expected_calibration_error((true * 3 / t).softmax(1), labels)
+    assert ece_fit < ece_raw

@@ -1,0 +1,56 @@
+import json
+
+import torch
+
+from tests.training.conftest import make_ferplus
+from training.augment import augment_batch
+from training.resnet import resnet34
+from training.train import get_args_parser, main, soft_cross_entropy
+
+
+def test_layer_names_are_torchvision_resnet34():
+    sd = resnet34(num_classes=8).state_dict()
+    # A few of torchvision.models.resnet34's keys and shapes; all 218 follow the same scheme.
+    assert len(sd) == 218
+    assert sd["conv1.weight"].shape == (64, 3, 7, 7)
+    assert sd["layer2.0.downsample.0.weight"].shape == (128, 64, 1, 1)
+    assert sd["layer3.5.bn2.running_var"].shape == (256,)
+    assert sd["layer4.2.conv2.weight"].shape == (512, 512, 3, 3)
+    assert sd["fc.weight"].shape == (8, 512)
+    assert "layer4.3.conv1.weight" not in sd
+
+
+def test_a_few_steps_on_synthetic_data_lower_the_loss():
+    torch.manual_seed(0)
+    model = resnet34(num_classes=8)
+    # Eight classes the network can tell apart: the brightness of a square.
+    labels = torch.arange(16) % 8
+    images = torch.full((16, 48, 48), 20, dtype=torch.uint8)
+    for i, c in enumerate(labels):
+        images[i, 8:40, 8:40] = 30 + 28 * int(c)
+    target = torch.nn.functional.one_hot(labels, 8).float()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    losses = []
+    for _ in range(12):
+        x = augment_batch(images, 32, erase_p=0.0).expand(-1, 3, -1, -1)
+        loss = soft_cross_entropy(model(x), target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert sum(losses[-3:]) / 3 < losses[0] * 0.8, losses
+
+
+def test_training_run_saves_args_and_resumes(tmp_path):
+    data = make_ferplus(tmp_path / "ferplus", per_split=24)
+    argv = ["--data", str(data), "--output-dir", str(tmp_path / "run"), "--cache-dir",
+            str(tmp_path / "cache"), "--input-size", "32", "--batch-size", "8",
+            "--epochs", "1", "--ema-decay", "0.9", "--threads", "2"]
+    main(get_args_parser().parse_args(argv))
+    ckpt = torch.load(tmp_path / "run" / "checkpoint.pth", weights_only=False)
+    assert ckpt["args"]["input_size"] == 32 and ckpt["epoch"] == 0
+    main(get_args_parser().parse_args(argv[:-6] + ["--epochs", "2", "--ema-decay", "0.9",
+                                                   "--threads", "2", "--resume"]))
+    log = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2]
+    assert (tmp_path / "run" / "best.pth").is_file()
