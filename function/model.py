@@ -86,8 +86,8 @@ class EmotionModel:
         """Face crops (any size, RGB) -> normalised (N, 3, S, S) float32."""
         s = self.info.input_size
         mode = "L" if self.info.grayscale else "RGB"
-        arrays = [np.asarray(f.convert(mode).resize((s, s), Image.BILINEAR, reducing_gap=2.0),
-                             dtype=np.uint8) for f in faces]
+        arrays = [np.asarray(f.convert(mode).resize((s, s), Image.BILINEAR, reducing_gap=2.0))
+                  for f in faces]
         x = torch.from_numpy(np.stack(arrays)).float().div_(255)
         x = x.unsqueeze(1).expand(-1, 3, -1, -1) if x.dim() == 3 else x.permute(0, 3, 1, 2)
         return ((x - self._mean) / self._std).contiguous()
@@ -102,7 +102,9 @@ class EmotionModel:
         if not faces:
             return []
         probs = self.probabilities(self.preprocess(faces)).tolist()
-        return [dict(sorted(zip(self.info.labels, p, strict=True), key=lambda kv: -kv[1])) for p in probs]
+        ranked = (sorted(zip(self.info.labels, p, strict=True), key=lambda kv: -kv[1])
+                  for p in probs)
+        return [dict(r) for r in ranked]
 
 
 def default_model_path() -> Path:
