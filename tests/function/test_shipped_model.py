@@ -1,0 +1,34 @@
+"""The model file in models/ — what `make run` and the Lambda image serve."""
+
+from __future__ import annotations
+
+import pytest
+
+from function.model import LABELS, MODELS_DIR, load_model
+
+SHIPPED = sorted(MODELS_DIR.glob("*.pt"))
+pytestmark = pytest.mark.skipif(not SHIPPED, reason="no model file shipped in models/ yet")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_model(SHIPPED[-1])
+
+
+def test_it_is_self_describing(shipped):
+    assert shipped.info.labels == LABELS
+    assert shipped.info.input_size >= 48
+    assert 0.3 < shipped.info.temperature < 5
+
+
+def test_the_smiling_astronaut_is_happy(shipped, astronaut):
+    from function.detect import FaceDetector
+    from function.service import CROP_MARGIN
+
+    box = FaceDetector().detect(astronaut)[0]
+    b = box.expanded(CROP_MARGIN, *astronaut.size)
+    face = astronaut.crop((b.x, b.y, b.x + b.width, b.y + b.height))
+    preds = shipped.predict([face, face.transpose(0)])   # and its mirror image
+    for p in preds:
+        assert next(iter(p)) == "Happiness", p
+        assert p["Happiness"] > 0.5
