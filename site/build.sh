@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Vendors the in-browser face detector (MediaPipe BlazeFace, short range) from npm into
-# site/vendor/, so the page loads nothing from a CDN or at run time from anywhere else.
-# Idempotent: does nothing when vendor/ already matches package-lock.json.
+# Vendors the in-browser face detector (MediaPipe BlazeFace, short range: the npm package
+# @mediapipe/face_detection, which ships its wasm and its model) into site/vendor/, so the
+# page loads nothing from a CDN, and nothing at run time from anywhere but this site.
+# Idempotent: returns at once when vendor/ already matches package-lock.json.
 set -euo pipefail
 
 SITE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -9,9 +10,9 @@ PKG="$SITE/node_modules/@mediapipe/face_detection"
 DEST="$SITE/vendor/face_detection"
 STAMP="$SITE/vendor/.stamp"
 
-# Only what the "short" model needs: the loader, the graph, the BlazeFace weights and
-# both wasm builds (SIMD and plain; the loader picks one per browser). The .data file
-# is empty, but the loader fetches it.
+# Only what the "short" model needs: the loader, its graph, the BlazeFace weights and both
+# wasm builds (SIMD and plain; the loader picks one per browser). The .data file is empty,
+# but the loader asks for it. README.md and package.json carry the Apache-2.0 notice.
 FILES=(
   face_detection.js
   face_detection_short.binarypb
@@ -25,29 +26,36 @@ FILES=(
   package.json
 )
 
+up_to_date() {
+  [[ -f "$STAMP" && "$(cat "$STAMP")" == "$1" ]] || return 1
+  local f
+  for f in "${FILES[@]}"; do
+    [[ -f "$DEST/$f" ]] || return 1
+  done
+}
+
 lock_hash="$(sha256sum "$SITE/package-lock.json" | cut -d' ' -f1)"
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$lock_hash" ]] && \
-   all_there="$(for f in "${FILES[@]}"; do [[ -e "$DEST/$f" ]] || echo missing; done)" && \
-   [[ -z "$all_there" ]]; then
+if up_to_date "$lock_hash"; then
   exit 0
 fi
 
-if ! command -v npm >/dev/null; then
+command -v npm >/dev/null || {
   echo "site/build.sh: npm is needed to vendor the face detector (apt-get install -y npm)" >&2
   exit 1
-fi
+}
 
-if [[ ! -f "$PKG/package.json" ]] || \
-   [[ "$(node -p "require('$PKG/package.json').version")" != \
-      "$(node -p "require('$SITE/package-lock.json').packages['node_modules/@mediapipe/face_detection'].version")" ]]; then
+# npm ci only when node_modules lacks the locked version (it wipes node_modules first).
+wanted="$(cd "$SITE" && node -p \
+  "require('./package-lock.json').packages['node_modules/@mediapipe/face_detection'].version")"
+have="$(node -p "require('$PKG/package.json').version" 2>/dev/null || true)"
+if [[ "$have" != "$wanted" ]]; then
   (cd "$SITE" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 rm -rf "$DEST"
 mkdir -p "$DEST"
 for f in "${FILES[@]}"; do
-  cp "$PKG/$f" "$DEST/$f"
+  install -m 0644 "$PKG/$f" "$DEST/$f"
 done
-# The package's license is Apache-2.0; keep its notice with the copy we serve.
 echo "$lock_hash" >"$STAMP"
-echo "site/build.sh: vendored @mediapipe/face_detection into site/vendor/"
+echo "site/build.sh: vendored @mediapipe/face_detection $wanted into site/vendor/"

@@ -23,6 +23,9 @@ export const COLORS = {
 // local API and on a slow network; 0.6 s hides single-frame flicker yet follows a real
 // change of expression within about a second.
 export const SMOOTHING_SECONDS = 0.6;
+// However long the gap before it, one answer moves the average at most halfway: on a slow
+// link a single odd frame still can't flip a clear label.
+export const MAX_STEP = 0.5;
 
 /** All eight labels, missing ones as 0, so sums and comparisons are well defined. */
 export function complete(probs) {
@@ -33,12 +36,13 @@ export function complete(probs) {
 
 /**
  * One step of the moving average: moves `previous` towards `raw` by the weight that
- * `dtSeconds` earns, 1 - exp(-dt / tau). The first answer for a face is taken as is.
+ * `dtSeconds` earns, 1 - exp(-dt / tau), at most MAX_STEP. The first answer for a face is
+ * taken as is.
  */
 export function smooth(previous, raw, dtSeconds, tau = SMOOTHING_SECONDS) {
   const target = complete(raw);
   if (!previous) return target;
-  const weight = 1 - Math.exp(-Math.max(0, dtSeconds) / tau);
+  const weight = Math.min(MAX_STEP, 1 - Math.exp(-Math.max(0, dtSeconds) / tau));
   const out = {};
   for (const label of LABELS) out[label] = previous[label] + weight * (target[label] - previous[label]);
   return out;

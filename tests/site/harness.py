@@ -1,0 +1,95 @@
+"""The product served locally and Debian's Chromium with a fake camera: shared by the
+browser tests (conftest.py) and the screenshot maker (screenshot.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+# A name that resolves to this machine but is not localhost: pages served from it are not
+# a secure context, which is how the HTTPS message is tested without a certificate.
+INSECURE_HOST = "insecure.test"
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def chromium_args(video: Path) -> list[str]:
+    return [
+        "--no-sandbox",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+        f"--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1",
+        # No --use-fake-ui-for-media-stream: camera access is granted per browser context
+        # (permissions=["camera"]), so a test can also leave it denied.
+    ]
+
+
+def launch(playwright, video: Path):
+    path = chromium_path()
+    if path is None:
+        raise RuntimeError("Debian's chromium is not installed (apt-get install -y chromium)")
+    return playwright.chromium.launch(executable_path=path, headless=True,
+                                      args=chromium_args(video))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build_site() -> None:
+    """site/vendor/ (the in-browser face detector), as `make run` and `make test` build it."""
+    subprocess.run(["bash", str(REPO / "site" / "build.sh")], check=True, timeout=300)
+
+
+@contextmanager
+def serve(model: Path, timeout: float = 90) -> Iterator[str]:
+    """`python -m function.serve` on a free port; yields its http://127.0.0.1:PORT. The
+    API also accepts calls from http://localhost:PORT, a second origin for CORS tests."""
+    port = free_port()
+    env = dict(os.environ, PORT=str(port), HOST="127.0.0.1", MODEL_PATH=str(model),
+               CORS_ORIGINS=f"http://localhost:{port}")
+    proc = subprocess.Popen([sys.executable, "-m", "function.serve"], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited ({proc.returncode}): {proc.stderr.read()}")
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not answer /health within {timeout:.0f} s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

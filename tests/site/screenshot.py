@@ -1,0 +1,60 @@
+"""Makes docs/screenshot.png: the live page in headless Chromium, its camera playing the
+test face, after a few seconds of timeline.
+
+    .venv/bin/python -m tests.site.screenshot [--model models/x.pt] [--out docs/screenshot.png]
+
+The model defaults to MODEL_PATH, else the one shipped in models/, else the tests' tiny
+fixture model (whose emotions are meaningless: use a trained one for the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+from tests.site import harness, y4m
+
+
+def default_model(tmp: Path) -> Path:
+    if os.environ.get("MODEL_PATH"):
+        return Path(os.environ["MODEL_PATH"])
+    shipped = sorted((harness.REPO / "models").glob("*.pt"))
+    if shipped:
+        return shipped[-1]
+    from tests import model_fixture
+
+    return model_fixture.build(tmp / "fixture.pt")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--out", type=Path, default=harness.REPO / "docs" / "screenshot.png")
+    parser.add_argument("--seconds", type=float, default=12, help="timeline history to show")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        model = args.model or default_model(tmp)
+        video = y4m.write_y4m(tmp / "face.y4m", y4m.face_frames(y4m.astronaut()))
+        harness.build_site()
+        with harness.serve(model) as base, sync_playwright() as p:
+            browser = harness.launch(p, video)
+            context = browser.new_context(viewport={"width": 1280, "height": 820})
+            context.grant_permissions(["camera"])
+            page = context.new_page()
+            page.goto(base + "/")
+            page.wait_for_selector("[data-testid=face-box]", timeout=60_000)
+            page.wait_for_timeout(args.seconds * 1000)
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(args.out), full_page=True)
+            browser.close()
+    print(f"wrote {args.out} (model {model.name})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,341 @@
+"""End-to-end: the live page in headless Chromium against the locally served product, its
+camera a fake device playing a video of a real face (see y4m.py)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import statistics
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.site.conftest import PageLog, open_context
+from tests.site.harness import INSECURE_HOST, launch
+from tests.site.y4m import HEIGHT, WIDTH
+
+LABELS = {"Neutral", "Happiness", "Surprise", "Sadness", "Anger", "Disgust", "Fear", "Contempt"}
+
+
+class FaceTraffic:
+    """Every POST /face the page makes: bodies sent, answers received, and how many were
+    out at the same time."""
+
+    def __init__(self, page) -> None:
+        self.sent: list[dict] = []
+        self.answers = []
+        self.out = 0
+        self.max_out = 0
+        page.on("request", self._on_request)
+        page.on("response", self._on_response)
+        page.on("requestfinished", self._on_done)
+        page.on("requestfailed", self._on_done)
+
+    @staticmethod
+    def _is_face(request) -> bool:
+        return request.method == "POST" and request.url.split("?")[0].endswith("/face")
+
+    def _on_request(self, request) -> None:
+        if self._is_face(request):
+            self.out += 1
+            self.max_out = max(self.max_out, self.out)
+            self.sent.append(json.loads(request.post_data))
+
+    def _on_response(self, response) -> None:
+        if self._is_face(response.request) and response.ok:
+            self.answers.append(response)
+
+    def _on_done(self, request) -> None:
+        if self._is_face(request):
+            self.out -= 1
+
+    def top_labels(self) -> list[str]:
+        tops = []
+        for response in self.answers:
+            predictions = response.json()["predictions"]
+            if predictions:
+                tops.append(max(predictions, key=predictions.get))
+        return tops
+
+
+def jpeg_size(data_url: str) -> tuple[int, int]:
+    import base64
+    import io
+
+    from PIL import Image
+
+    assert data_url.startswith("data:image/jpeg;base64,")
+    image = Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1])))
+    assert image.format == "JPEG"
+    return image.size
+
+
+def box_in_frame(page) -> dict:
+    """The main face box in the camera frame's pixels, undoing the mirrored display."""
+    return page.evaluate("""([w, h]) => {
+        const video = document.getElementById('video').getBoundingClientRect();
+        const el = document.querySelector('[data-testid="face-box"].is-main')
+            || document.querySelector('[data-testid="face-box"]');
+        const r = el.getBoundingClientRect();
+        const sx = w / video.width, sy = h / video.height;
+        let x = (r.left - video.left) * sx;
+        const width = r.width * sx;
+        if (document.getElementById('mirror').checked) x = w - x - width;
+        return {x, y: (r.top - video.top) * sy, width, height: r.height * sy};
+    }""", [WIDTH, HEIGHT])
+
+
+def wait_for_emotion(page, timeout: float = 45_000) -> str:
+    page.wait_for_function(
+        "labels => labels.includes(document.querySelector('[data-testid=emotion]').textContent)",
+        arg=sorted(LABELS), timeout=timeout)
+    return page.get_by_test_id("emotion").text_content()
+
+
+def timeline_points(page) -> int:
+    return int(page.get_by_test_id("timeline").get_attribute("data-points"))
+
+
+def message(page, key: str):
+    return page.get_by_test_id(f"message-{key}")
+
+
+def test_live_page_boxes_face_shows_api_emotion_and_timeline(page, server):
+    traffic = FaceTraffic(page)
+    page.goto(server + "/")
+    emotion = wait_for_emotion(page)
+
+    # Faces are found in the browser: one box, on the face, following it as it sways.
+    assert page.get_by_test_id("mode").text_content().startswith("in your browser")
+    assert page.get_by_test_id("face-box").count() == 1
+    centers = []
+    for _ in range(12):
+        box = box_in_frame(page)
+        # The video's face is ~130 px wide around (285 +- 24, 210): see y4m.face_frames.
+        assert 70 < box["width"] < 220, box
+        assert 200 < box["x"] + box["width"] / 2 < 370, box
+        assert 150 < box["y"] + box["height"] / 2 < 270, box
+        centers.append(box["x"] + box["width"] / 2)
+        page.wait_for_timeout(150)
+    assert max(centers) - min(centers) > 8, f"the box did not follow the face: {centers}"
+
+    # Only small JPEG face crops went out, one request at a time.
+    assert traffic.sent and all(body["detect"] is False for body in traffic.sent)
+    width, height = jpeg_size(traffic.sent[-1]["image"])
+    assert 64 <= max(width, height) <= 224
+    assert traffic.max_out == 1
+
+    # The label shown is what the API says of this face (smoothing only steadies it).
+    tops = traffic.top_labels()
+    assert tops, "no answer from the API"
+    emotion = page.get_by_test_id("emotion").text_content()
+    assert emotion in tops, (emotion, tops)
+    assert emotion == statistics.mode(tops[-10:]), (emotion, tops)
+    assert page.locator(".bar-row.is-top .bar-label").text_content().strip().endswith(emotion)
+
+    # The timeline grows while the face stays in view.
+    before = timeline_points(page)
+    assert before >= 1
+    page.wait_for_function(
+        "n => document.querySelector('[data-testid=timeline]').dataset.points > n", arg=before)
+
+    # Latency and rates are shown; "Show details" (by keyboard) reveals the raw JSON.
+    page.wait_for_function("/\\d+ ms/.test(document.getElementById('latency').textContent)")
+    assert "per second" in page.locator("#answer-rate").text_content()
+    page.locator("details summary").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("details summary")).to_have_text("Hide details")
+    raw = json.loads(page.get_by_test_id("raw-json").text_content())
+    assert set(raw["predictions"]) == LABELS
+    assert raw["faces"][0]["box"]["x"] == 0  # a crop: the whole image is the face
+
+    assert not page.log.page_errors
+    assert page.locator("#messages").inner_text() == ""
+
+    # Stopping the camera clears the state; starting it again resumes.
+    page.get_by_role("button", name="Stop camera").click()
+    expect(page.get_by_test_id("face-box")).to_have_count(0)
+    expect(page.get_by_test_id("emotion")).to_have_text("")
+    page.get_by_role("button", name="Start camera").click()
+    wait_for_emotion(page)
+    expect(page.get_by_test_id("face-box")).to_have_count(1)
+
+
+def test_without_the_browser_detector_the_server_finds_faces(page, server):
+    """Phone-sized, and the vendored detector cannot load: frames go to the API instead."""
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.route("**/vendor/face_detection/**", lambda route: route.abort())
+    traffic = FaceTraffic(page)
+    page.goto(server + "/")
+    emotion = wait_for_emotion(page)
+
+    assert page.get_by_test_id("mode").text_content().startswith("on the server")
+    assert "unavailable" in message(page, "detector").text_content()
+    assert page.get_by_test_id("face-box").count() == 1
+    box = box_in_frame(page)
+    assert 200 < box["x"] + box["width"] / 2 < 370, box
+    assert all(body["detect"] is True for body in traffic.sent)
+    assert jpeg_size(traffic.sent[-1]["image"]) == (640, 480)
+    assert emotion in traffic.top_labels()
+    assert traffic.max_out == 1
+    # Usable on a phone: nothing wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert not page.log.page_errors
+
+
+def test_camera_denied_explains_and_recovers(browser, server):
+    context = open_context(browser, camera=False)
+    try:
+        page = context.new_page()
+        log = PageLog(page)
+        page.goto(server + "/")
+        denied = message(page, "camera")
+        denied.wait_for()
+        assert "denied" in denied.text_content()
+        assert page.get_by_test_id("emotion").text_content() == ""
+
+        # The way forward: allow the camera, press Try again.
+        context.grant_permissions(["camera"])
+        denied.get_by_role("button", name="Try again").click()
+        wait_for_emotion(page)
+        assert page.get_by_test_id("face-box").count() == 1
+        assert not log.page_errors
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("error", "text"), [
+    ("NotFoundError", "No camera was found"),
+    ("NotReadableError", "in use by another app"),
+])
+def test_camera_errors_are_explained(page, server, error, text):
+    page.add_init_script(f"""
+        navigator.mediaDevices.getUserMedia = () =>
+            Promise.reject(new DOMException('fake', '{error}'));
+    """)
+    page.goto(server + "/")
+    shown = message(page, "camera")
+    shown.wait_for()
+    assert text in shown.text_content()
+    assert shown.get_by_role("button", name="Try again").is_visible()
+
+
+def test_api_down(page, server):
+    # The deploy-time config points at an API that is not running.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    page.route("**/config.js", lambda route: route.fulfill(
+        content_type="text/javascript", body=f"window.EMOTION_CONFIG = {{apiUrl: '{dead}'}};"))
+    page.goto(server + "/")
+    down = message(page, "api")
+    down.wait_for()
+    page.wait_for_function("document.querySelector('[data-testid=face-box]') !== null")
+    assert "Can't reach the emotion API" in down.text_content()
+    assert dead in down.text_content()
+    # Boxes still follow the face; no emotion is invented.
+    assert page.get_by_test_id("face-box").count() == 1
+    assert page.get_by_test_id("emotion").text_content() == ""
+
+
+def test_api_on_another_origin(context, server):
+    """The API URL from config.js, cross-origin (as on CloudFront + API Gateway): CORS."""
+    page = context.new_page()
+    port = server.rsplit(":", 1)[1]
+    page.route("**/config.js", lambda route: route.fulfill(
+        content_type="text/javascript", body=f"window.EMOTION_CONFIG = {{apiUrl: '{server}/'}};"))
+    traffic = FaceTraffic(page)
+    page.goto(f"http://localhost:{port}/")
+    wait_for_emotion(page)
+    assert traffic.answers[0].url == f"{server}/face"
+
+
+def test_api_4xx_is_shown_with_a_way_forward(page, server):
+    page.route("**/face", lambda route: route.fulfill(
+        status=400, content_type="application/json",
+        body='{"error": {"code": "invalid_image", "message": "the data is not an image"}}'))
+    page.goto(server + "/")
+    refused = message(page, "api")
+    refused.wait_for()
+    assert "HTTP 400, invalid_image" in refused.text_content()
+    assert "the data is not an image" in refused.text_content()
+    assert refused.get_by_role("button", name="Try again").is_visible()
+
+
+def test_slow_api_is_reported(page, server):
+    def slow(route):
+        time.sleep(3.5)
+        route.continue_()
+
+    page.route("**/face", slow)
+    page.goto(server + "/")
+    slow_note = message(page, "api-slow")
+    slow_note.wait_for()
+    assert "slow" in slow_note.text_content()
+
+
+def test_no_face_in_view(playwright, empty_video, server):
+    browser = launch(playwright, empty_video)
+    try:
+        page = open_context(browser).new_page()
+        page.goto(server + "/")
+        no_face = message(page, "face")
+        no_face.wait_for()
+        assert "No face in view" in no_face.text_content()
+        assert page.get_by_test_id("face-box").count() == 0
+        assert page.get_by_test_id("emotion").text_content() == ""
+    finally:
+        browser.close()
+
+
+def test_page_not_served_over_https(page, server):
+    port = server.rsplit(":", 1)[1]
+    page.goto(f"http://{INSECURE_HOST}:{port}/")
+    assert page.evaluate("window.isSecureContext") is False
+    insecure = message(page, "camera")
+    insecure.wait_for()
+    assert "not served over HTTPS" in insecure.text_content()
+    assert insecure.get_by_role("link").get_attribute("href").startswith("https://")
+
+
+def fake_answer(probs: dict[str, float]) -> dict:
+    predictions = {label: probs.get(label, 0.0) for label in LABELS}
+    predictions = dict(sorted(predictions.items(), key=lambda kv: -kv[1]))
+    top = next(iter(predictions))
+    return {"predictions": predictions, "model": "fake",
+            "faces": [{"box": {"x": 0, "y": 0, "width": 120, "height": 120}, "emotion": top,
+                       "confidence": predictions[top], "predictions": predictions}]}
+
+
+def test_smoothing_ignores_a_stray_answer_but_follows_a_real_change(page, server):
+    happy = fake_answer({"Happiness": 0.7, "Neutral": 0.2, "Surprise": 0.1})
+    stray = fake_answer({"Surprise": 0.6, "Happiness": 0.3, "Neutral": 0.1})
+    surprised = fake_answer({"Surprise": 0.8, "Happiness": 0.1, "Neutral": 0.1})
+    answered = []
+    changed = False
+
+    def answer(route):
+        n = len(answered)
+        answered.append(n)
+        # Happy, every third answer a stray Surprise; once `changed`, surprised for real.
+        route.fulfill(json=surprised if changed else stray if n % 3 == 2 else happy)
+
+    page.route("**/face", answer)
+    page.add_init_script("""
+        window.shownLabels = [];
+        document.addEventListener('DOMContentLoaded', () => {
+            const el = document.querySelector('[data-testid=emotion]');
+            new MutationObserver(() => window.shownLabels.push(el.textContent))
+                .observe(el, {childList: true, characterData: true, subtree: true});
+        });
+    """)
+    page.goto(server + "/")
+    wait_for_emotion(page)
+    deadline = time.monotonic() + 30
+    while len(answered) < 9 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert len(answered) >= 9
+    assert page.evaluate("window.shownLabels") == ["Happiness"]
+    changed = True
+    expect(page.get_by_test_id("emotion")).to_have_text("Surprise", timeout=10_000)
