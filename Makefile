@@ -20,13 +20,14 @@ $(VENV)/.installed: requirements-dev.txt function/requirements.txt | $(BIN)/pyth
 venv: $(VENV)/.installed
 
 site: venv
-	@if [ -f site/build.sh ]; then bash site/build.sh; fi
+	bash scripts/system-deps.sh npm
+	bash site/build.sh
 
 run: venv site
 	PORT=$(PORT) $(BIN)/python -m function.serve
 
 test: venv site
-	bash scripts/system-deps.sh
+	bash scripts/system-deps.sh npm chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
