@@ -1,0 +1,115 @@
+"""Lambda cold start, measured through the real runtime path without Docker: from spawning
+the Runtime Interface Emulator (plus awslambdaric and function.handler) to the first answer
+of a real POST /face event, repeated in fresh processes.
+
+    .venv/bin/python -m benchmarks.coldstart [--runs 3] [--model PATH] [--threads 2]
+
+The model: --model, else MODEL_PATH, else the one shipped in models/. What this does not
+include, and Lambda's cold start does: pulling the image's layers onto a worker (Lambda
+caches them; the first start after a deploy is the slowest) and starting the micro-VM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+from tools.lambda_local import ROOT, LambdaError, LocalLambda
+
+EVENT = ROOT / "events" / "face-http-api.json"
+
+
+def machine() -> str:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = platform.processor() or model
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    return (f"{cpus} CPUs (nproc), {model}; load {load}; Python {platform.python_version()}, "
+            f"torch {metadata.version('torch')}")
+
+
+def find_model(arg: str | None) -> Path:
+    if arg:
+        path = Path(arg)
+    elif os.environ.get("MODEL_PATH"):
+        path = Path(os.environ["MODEL_PATH"])
+    else:
+        found = sorted((ROOT / "models").glob("*.pt"))
+        if not found:
+            sys.exit("no model: models/ has no .pt file and MODEL_PATH is not set; train one "
+                     "(make train, then export) or pass --model PATH")
+        path = found[-1]
+    if not path.is_file():
+        sys.exit(f"model file {path} does not exist")
+    return path.resolve()
+
+
+def report_duration(logs: str) -> float | None:
+    """Duration of the first REPORT line: RIE counts init (imports, model load) in it."""
+    m = re.search(r"REPORT RequestId: \S+.*?\tDuration: ([\d.]+) ms", logs)
+    return float(m[1]) if m else None
+
+
+def one_cold_start(model: Path, event: bytes, env: dict[str, str]) -> dict[str, float]:
+    fn = LocalLambda(env={"MODEL_PATH": str(model), **env}, timeout_s=120)
+    with fn:
+        ready = time.perf_counter()
+        first = fn.invoke(event)
+        answered = time.perf_counter()
+        if first.get("statusCode") != 200:
+            raise SystemExit(f"POST /face answered {first.get('statusCode')}: {first.get('body')}")
+        fn.invoke(event)
+        warm = time.perf_counter() - answered
+        logs = fn.logs()
+    return {"total": answered - fn.started_at, "emulator_up": ready - fn.started_at,
+            "first_invoke": answered - ready, "rie_duration": (report_duration(logs) or 0) / 1e3,
+            "warm": warm}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--runs", type=int, default=3)
+    parser.add_argument("--model", help="TorchScript model file (default: MODEL_PATH, models/)")
+    parser.add_argument("--event", type=Path, default=EVENT)
+    parser.add_argument("--threads", type=int, default=2, help="TORCH_THREADS for the "
+                        "function (default 2: Lambda above 1,769 MB has 2 vCPUs; 0: all CPUs)")
+    args = parser.parse_args(argv)
+    model = find_model(args.model)
+    event = args.event.read_bytes()
+    env = {"TORCH_THREADS": str(args.threads)}
+    print(f"machine: {machine()}")
+    print(f"model:   {model} ({model.stat().st_size / 1e6:.1f} MB)")
+    print(f"event:   {args.event}; TORCH_THREADS={args.threads}")
+    print("run  cold start = emulator up + first invoke  (RIE's REPORT)  then warm")
+    totals = []
+    for i in range(1, args.runs + 1):
+        try:
+            r = one_cold_start(model, event, env)
+        except LambdaError as exc:
+            sys.exit(f"the function failed: {exc}")
+        totals.append(r["total"])
+        print(f"{i:>3}  {r['total']:8.2f} s = {r['emulator_up']:9.2f} s "
+              f"+ {r['first_invoke']:9.2f} s  ({r['rie_duration']:.2f} s)  "
+              f"{r['warm'] * 1e3:9.0f} ms", flush=True)
+    print(f"median cold start: {statistics.median(totals):.2f} s over {len(totals)} runs "
+          "(run 1 may include a cold disk cache)")
+    print(json.dumps({"median_s": round(statistics.median(totals), 3),
+                      "runs_s": [round(t, 3) for t in totals]}))
+
+
+if __name__ == "__main__":
+    main()
