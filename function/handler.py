@@ -6,6 +6,7 @@ once and no request ever does.
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import torch
@@ -27,6 +28,8 @@ from function.schemas import ErrorResponse, FaceResponse, Health
 from function.service import analyse
 from function.settings import get_settings
 
+# /health and refused requests add no metric; that is expected, not worth a warning.
+warnings.filterwarnings("ignore", "No application metrics to publish")
 logger = Logger()
 metrics = Metrics(namespace="EmotionEvaluator")
 tracer = Tracer()
