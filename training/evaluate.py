@@ -9,6 +9,7 @@ calibration error (ECE) and per-face CPU latency at 1 and 2 threads.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
@@ -32,6 +33,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-runs", type=int, default=200)
     p.add_argument("--confusion-png", default=None, help="write the confusion matrix picture")
     p.add_argument("--json", default=None, help="write all figures as JSON")
+    p.add_argument("--uncalibrated", action="store_true",
+                   help="ignore the file's temperature (to see what calibration changed)")
     return p
 
 
@@ -107,6 +110,8 @@ def draw_confusion(cm: list[list[int]], names: tuple[str, ...], path: str) -> No
 def main(args: argparse.Namespace) -> dict:
     path = Path(args.model) if args.model else default_model_path()
     model = load_model(path)
+    if args.uncalibrated:
+        model.info = dataclasses.replace(model.info, temperature=1.0)
     split = read_split(Path(args.data) / args.split, args.cache_dir)
     labels = majority_labels(split.votes)
     keep = labels >= 0
