@@ -11,9 +11,13 @@ import numpy as np
 from PIL import Image
 
 CASCADE = "haarcascade_frontalface_default.xml"
-# Frames are searched at this longest side: ~3x faster than 640 px and still finds faces
-# down to ~40 px in a 640x480 webcam frame (benchmarks/detector.py measures both).
+# Frames are searched at this longest side, over scales SCALE_STEP apart: the cost grows
+# with the area and the number of scales. On the 640x480 benchmark frame (2 threads):
+# 480 px / 1.1 31 ms; / 1.15 24 ms and / 1.2 18 ms both miss the 52 px face of a 900 px
+# photo (tests/function/test_handler.py); 400 px / 1.1 22 ms took a patch of the
+# astronaut's suit for her face; 320 px missed the ~100 px face altogether.
 DETECT_MAX_SIDE = 480
+SCALE_STEP = 1.1
 MIN_FACE = 20  # pixels, at detection scale
 
 
@@ -54,7 +58,7 @@ class FaceDetector:
             gray = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))),
                               interpolation=cv2.INTER_AREA)
         gray = cv2.equalizeHist(gray)
-        found = self._cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
+        found = self._cascade.detectMultiScale(gray, scaleFactor=SCALE_STEP, minNeighbors=5,
                                                minSize=(MIN_FACE, MIN_FACE))
         boxes = [Box(int(x), int(y), int(bw), int(bh)).scaled(1 / s) for x, y, bw, bh in found]
         boxes = [Box(b.x, b.y, min(b.width, w - b.x), min(b.height, h - b.y)) for b in boxes]
