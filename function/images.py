@@ -103,7 +103,9 @@ def decode_image(data: bytes) -> Decoded:
         raise _too_many_pixels(w, h)
     try:
         if im.format == "JPEG" and max(w, h) > DECODE_MAX_SIDE:
-            im.draft("RGB", (w * DECODE_MAX_SIDE // max(w, h), h * DECODE_MAX_SIDE // max(w, h)))
+            # max(1, ...): a 0 side (a 1 x 2000 strip) makes PIL's draft divide by zero.
+            im.draft("RGB", (max(1, w * DECODE_MAX_SIDE // max(w, h)),
+                             max(1, h * DECODE_MAX_SIDE // max(w, h))))
         im.load()
         scale = w / im.size[0]
         # EXIF orientations 5-8 turn the picture a quarter: the user sees it h x w.

@@ -1,6 +1,11 @@
 """Local server: the API and the web page (site/) together on one port.
 
-    python -m function.serve          # PORT (8000), HOST (127.0.0.1), WORKERS
+    python -m function.serve          # PORT (8000), HOST (127.0.0.1), WORKERS (1), SLOTS
+
+WORKERS > 1 runs that many uvicorn processes, each with its own model and
+TORCH_THREADS = CPUs / WORKERS unless set. SLOTS caps how many requests run their
+image work (decode, detect, classify) at once in one process; unset, it is Starlette's
+default thread pool (40). benchmarks/load.py measures the choices (README: why the default).
 """
 
 from __future__ import annotations
@@ -9,11 +14,41 @@ import os
 import sys
 from pathlib import Path
 
+from fastapi import FastAPI
+
 SITE_DIR = Path(__file__).resolve().parent.parent / "site"
+APP_FACTORY = "function.serve:create_local_app"
+
+
+def create_local_app() -> FastAPI:
+    """The API with the site mounted; with WORKERS > 1 each worker process calls this."""
+    from contextlib import asynccontextmanager
+
+    import anyio.to_thread
+    import cv2
+    from fastapi.staticfiles import StaticFiles
+
+    from function.handler import THREADS, app
+
+    # OpenCV's own pool defaults to every CPU: in a worker sharing the CPUs with others,
+    # keep it to the worker's share as torch does.
+    cv2.setNumThreads(THREADS)
+    slots = int(os.environ.get("SLOTS", "0"))
+    if slots > 0:
+        @asynccontextmanager
+        async def lifespan(_: FastAPI):
+            # The limiter belongs to the running event loop: set it once the loop exists.
+            anyio.to_thread.current_default_thread_limiter().total_tokens = slots
+            yield
+
+        app.router.lifespan_context = lifespan
+    if SITE_DIR.is_dir() and not any(getattr(r, "name", "") == "site" for r in app.routes):
+        app.mount("/", StaticFiles(directory=SITE_DIR, html=True), name="site")
+    return app
 
 
 def main() -> int:
-    from function.model import default_model_path
+    from function.model import available_cpus, default_model_path
 
     try:
         path = default_model_path()
@@ -23,16 +58,19 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     import uvicorn
-    from fastapi.staticfiles import StaticFiles
 
-    from function.handler import app
-
-    if SITE_DIR.is_dir():
-        app.mount("/", StaticFiles(directory=SITE_DIR, html=True), name="site")
     port = int(os.environ.get("PORT", "8000"))
     host = os.environ.get("HOST", "127.0.0.1")
-    print(f"serving {path.name} and {SITE_DIR.name}/ on http://{host}:{port}", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("LOG_LEVEL", "warning"),
+    workers = max(1, int(os.environ.get("WORKERS", "1")))
+    if workers > 1:
+        # Workers inherit the environment: split the CPUs rather than oversubscribe them.
+        os.environ.setdefault("TORCH_THREADS", str(max(1, available_cpus() // workers)))
+    print(f"serving {path.name} and {SITE_DIR.name}/ on http://{host}:{port}"
+          + (f" ({workers} workers)" if workers > 1 else ""), flush=True)
+    # Workers re-import the app by name; one process takes the object (no second import).
+    target = APP_FACTORY if workers > 1 else create_local_app()
+    uvicorn.run(target, factory=workers > 1, workers=workers if workers > 1 else None,
+                host=host, port=port, log_level=os.environ.get("LOG_LEVEL", "warning"),
                 timeout_keep_alive=5, limit_concurrency=256)
     return 0
 

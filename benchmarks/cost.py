@@ -1,0 +1,152 @@
+"""What a million frames cost on Lambda, next to managed face-emotion APIs' list prices.
+
+    python -m benchmarks.cost [--ms 40 [--ms-2threads 30]] [--model PATH] [--runs 30]
+
+--ms is the time one request takes at 1 vCPU (1769 MB). Without it, a quick benchmark
+measures it here, through the app (FastAPI included, network excluded), for a webcam frame
+with detection and for a 160 px face crop (what the page sends), at 1 and 2 threads.
+Lambda's CPU share grows with memory (1 vCPU at 1769 MB), so at more memory the duration
+is assumed to move from the 1-thread to the 2-thread time as the share reaches 2 vCPUs.
+Lambda's own CPU is not this machine's: treat the figures as estimates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import time
+
+# --- list prices (USD), read November 2026; check before quoting ---------------------------
+# AWS Lambda, x86, us-east-1 (aws.amazon.com/lambda/pricing): duration per GB-second of the
+# first 6 billion GB-s a month, and per request. Free tier ignored.
+LAMBDA_GB_SECOND = 0.0000166667
+LAMBDA_PER_MILLION_REQUESTS = 0.20
+LAMBDA_MB_PER_VCPU = 1769
+# Amazon API Gateway HTTP API, us-east-1 (aws.amazon.com/api-gateway/pricing): first 300
+# million requests a month.
+HTTP_API_PER_MILLION = 1.00
+# Amazon Rekognition Image, DetectFaces with Attributes=ALL (emotions included), us-east-1
+# (aws.amazon.com/rekognition/pricing): $1.00 per 1000 images for the first 1 million a
+# month (lower tiers beyond).
+REKOGNITION_PER_1000 = 1.00
+# Google Cloud Vision FACE_DETECTION (cloud.google.com/vision/pricing): first 1000 units a
+# month free, then $1.50 per 1000 units (up to 5 million a month). Returns joy, sorrow,
+# anger and surprise as likelihood buckets, not eight probabilities.
+GOOGLE_VISION_PER_1000 = 1.50
+GOOGLE_VISION_FREE_UNITS = 1000
+# Azure AI Face: the emotion attribute was retired (announced 21 June 2022 with Microsoft's
+# Responsible AI Standard; closed to new customers then, to existing ones in June 2023).
+AZURE_EMOTION = "retired in 2022: no emotion attribute to buy"
+
+MEMORY_SIZES_MB = (1769, 2048, 3008)
+
+
+def duration_ms(mb: int, ms_1: float, ms_2: float | None) -> float:
+    """Estimated duration at ``mb`` of memory, from the 1- and 2-thread times."""
+    vcpus = mb / LAMBDA_MB_PER_VCPU
+    if vcpus <= 1:
+        return ms_1 / vcpus              # throttled below one full vCPU
+    if ms_2 is None or ms_2 >= ms_1:     # no speed-up measured: more memory buys nothing
+        return ms_1
+    return ms_1 + (ms_2 - ms_1) * min(1.0, vcpus - 1)
+
+
+def lambda_cost_per_million(mb: int, ms: float) -> dict[str, float]:
+    billed_s = math.ceil(ms) / 1e3       # Lambda bills whole milliseconds
+    compute = 1e6 * (mb / 1024) * billed_s * LAMBDA_GB_SECOND
+    return {"compute": compute, "requests": LAMBDA_PER_MILLION_REQUESTS,
+            "gateway": HTTP_API_PER_MILLION,
+            "total": compute + LAMBDA_PER_MILLION_REQUESTS + HTTP_API_PER_MILLION}
+
+
+def managed_per_million() -> dict[str, float | str]:
+    return {"AWS Rekognition DetectFaces (emotions)": REKOGNITION_PER_1000 * 1000,
+            "Google Cloud Vision face detection":
+                GOOGLE_VISION_PER_1000 * (1e6 - GOOGLE_VISION_FREE_UNITS) / 1000,
+            "Azure AI Face emotion": AZURE_EMOTION}
+
+
+def measure(model: str | None, runs: int) -> dict[str, tuple[float, float]]:
+    """p50 ms per request through the app, at 1 and 2 threads: frame and face crop."""
+    if model:
+        os.environ["MODEL_PATH"] = model
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")   # no log line per request
+    import base64
+    import io
+
+    import cv2
+    import torch
+    from fastapi.testclient import TestClient
+    from PIL import Image
+
+    from benchmarks.frame import webcam_frame
+    from function.handler import app
+
+    frame = webcam_frame()
+    crop = io.BytesIO()
+    Image.open(io.BytesIO(frame)).crop((250, 65, 370, 195)).resize((160, 160)).save(
+        crop, "JPEG", quality=85)
+    crop_json = {"image": "data:image/jpeg;base64," + base64.b64encode(crop.getvalue()).decode(),
+                 "detect": False}
+    client = TestClient(app)
+    calls = {"frame (640x480, detect)": lambda: client.post(
+                 "/face", content=frame, headers={"Content-Type": "image/jpeg"}),
+             "face crop (160 px)": lambda: client.post("/face", json=crop_json)}
+    out: dict[str, tuple[float, float]] = {}
+    for name, call in calls.items():
+        per_threads = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            cv2.setNumThreads(threads)
+            for _ in range(5):
+                assert call().status_code == 200
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                call()
+                times.append((time.perf_counter() - t0) * 1e3)
+            per_threads.append(statistics.median(times))
+        out[name] = (per_threads[0], per_threads[1])
+    return out
+
+
+def print_costs(name: str, ms_1: float, ms_2: float | None) -> None:
+    two = f", {ms_2:.1f} ms at 2 threads" if ms_2 is not None else ""
+    print(f"\n{name}: {ms_1:.1f} ms at 1 thread{two}")
+    print("| Lambda memory | vCPUs | est. duration ms | compute $ | requests $ | "
+          "HTTP API $ | total $ per 1M |")
+    print("|---|---|---|---|---|---|---|")
+    for mb in MEMORY_SIZES_MB:
+        ms = duration_ms(mb, ms_1, ms_2)
+        c = lambda_cost_per_million(mb, ms)
+        print(f"| {mb} MB | {mb / LAMBDA_MB_PER_VCPU:.2f} | {ms:.1f} | {c['compute']:.2f} | "
+              f"{c['requests']:.2f} | {c['gateway']:.2f} | {c['total']:.2f} |")
+
+
+def main(args: argparse.Namespace) -> None:
+    if args.ms:
+        workloads = {"given": (args.ms, args.ms_2threads)}
+    else:
+        print(f"measuring here ({os.cpu_count()} CPUs, load average "
+              f"{os.getloadavg()[0]:.1f}: other work on the machine inflates the times)")
+        workloads = measure(args.model, args.runs)
+    for name, (ms_1, ms_2) in workloads.items():
+        print_costs(name, ms_1, ms_2)
+    print("\nManaged APIs, list price per 1M images (one month, first tier):")
+    for name, price in managed_per_million().items():
+        print(f"- {name}: " + (f"${price:,.2f}" if isinstance(price, float) else price))
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--ms", type=float, default=None, help="ms per request at 1 vCPU")
+    p.add_argument("--ms-2threads", type=float, default=None, help="ms at 2 vCPUs")
+    p.add_argument("--model", default=None, help="model file (default: the one in models/)")
+    p.add_argument("--runs", type=int, default=30)
+    return p
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())

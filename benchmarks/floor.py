@@ -1,0 +1,141 @@
+"""Per-face classification latency against the compute floor of this CPU.
+
+    python -m benchmarks.floor [--model PATH] [--runs 100] [--size 2048]
+
+floor = the model file's FLOPs for one face / the fp32 GFLOP/s torch.mm reaches here at
+the same thread count. FLOPs are counted twice, independently: forward hooks on an eager
+ResNet-34 holding the file's weights (Conv2d and Linear MACs x 2, times the number of
+passes the file makes: two with flip averaging), and PyTorch's FlopCounterMode on the
+loaded file itself. Not a test: figures for the README (machines are noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from function.model import EmotionModel, default_model_path, load_model
+
+
+def median_ms(fn: Callable[[], object], runs: int, warmup: int = 5) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def hook_flops(net: nn.Module, x: torch.Tensor) -> int:
+    """Conv2d and Linear MACs x 2 of one forward pass, read off forward hooks."""
+    total = 0
+
+    def conv(m: nn.Conv2d, _: tuple, out: torch.Tensor) -> None:
+        nonlocal total
+        k = m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
+        total += 2 * out.numel() * k
+
+    def linear(m: nn.Linear, _: tuple, out: torch.Tensor) -> None:
+        nonlocal total
+        total += 2 * out.numel() * m.in_features
+
+    handles = [m.register_forward_hook(conv if isinstance(m, nn.Conv2d) else linear)
+               for m in net.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    with torch.inference_mode():
+        net(x)
+    for h in handles:
+        h.remove()
+    return total
+
+
+def passes_in_file(path: Path) -> tuple[int, nn.Module | None]:
+    """How many times the file runs its network per input (flip averaging: 2), and an
+    eager ResNet-34 with its weights when the file holds one (None otherwise)."""
+    from training.resnet import resnet34
+
+    script = torch.jit.load(str(path), map_location="cpu")
+    names = [n for n, _ in script.named_children()]
+    if names != ["net"]:        # the network itself, traced without a wrapper
+        inner, passes, prefix = script, 1, ""
+    else:
+        inner, prefix = script.net, "net."
+        calls = re.findall(r'prim::CallMethod\[name="forward\d*"\]\(%net', str(script.graph))
+        passes = len(calls)
+    if getattr(inner, "original_name", "") != "ResNet":
+        return passes, None
+    eager = resnet34(num_classes=8)
+    state = {k[len(prefix):]: v.float() for k, v in script.state_dict().items()}
+    eager.load_state_dict(state)
+    return passes, eager.eval()
+
+
+def matmul_gflops(threads: int, n: int, runs: int = 10) -> float:
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    ms = median_ms(lambda: torch.mm(a, b), runs, warmup=2)
+    return 2 * n**3 / (ms / 1e3) / 1e9
+
+
+def per_face_ms(model: EmotionModel, threads: int, runs: int) -> tuple[float, float]:
+    """Median ms of the network alone and of predict() (with preprocessing), batch of 1."""
+    from PIL import Image
+
+    torch.set_num_threads(threads)
+    face = Image.new("RGB", (160, 160), (120, 110, 100))
+    x = model.preprocess([face])
+    return (median_ms(lambda: model.probabilities(x), runs),
+            median_ms(lambda: model.predict([face]), runs))
+
+
+def count_flops(model: EmotionModel, path: Path) -> dict:
+    s = model.info.input_size
+    x = torch.zeros(1, 3, s, s)
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        model.module(x)
+    passes, eager = passes_in_file(path)
+    hooks = hook_flops(eager, x) * passes if eager is not None else None
+    return {"passes": passes, "hooks": hooks, "counter": counter.get_total_flops()}
+
+
+def main(args: argparse.Namespace) -> None:
+    path = Path(args.model) if args.model else default_model_path()
+    model = load_model(path)
+    flops = count_flops(model, path)
+    s = model.info.input_size
+    hooks = f"{flops['hooks'] / 1e9:.3f}" if flops["hooks"] else "n/a (not a ResNet-34)"
+    print(f"{model.info.id}: {s}x{s} input, {flops['passes']} network pass(es) per face")
+    print(f"GFLOP per face: forward hooks {hooks}; FlopCounterMode on the file "
+          f"{flops['counter'] / 1e9:.3f}")
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
+          "(other work on the machine inflates every figure)")
+    print("| threads | torch.mm GFLOP/s | floor ms | network ms | ratio | predict() ms |")
+    print("|---|---|---|---|---|---|")
+    for t in (1, 2):
+        rate = matmul_gflops(t, args.size)
+        floor = flops["counter"] / (rate * 1e9) * 1e3
+        net, full = per_face_ms(model, t, args.runs)
+        print(f"| {t} | {rate:.0f} | {floor:.2f} | {net:.2f} | {net / floor:.1f}x | "
+              f"{full:.2f} |")
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default=None, help="model file (default: the one in models/)")
+    p.add_argument("--runs", type=int, default=100)
+    p.add_argument("--size", type=int, default=2048, help="side of the torch.mm matrices")
+    return p
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
