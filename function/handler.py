@@ -30,7 +30,7 @@ from function.settings import get_settings
 
 # /health and refused requests add no metric; that is expected, not worth a warning.
 warnings.filterwarnings("ignore", "No application metrics to publish")
-logger = Logger()
+logger = Logger(service=get_settings().service)
 metrics = Metrics(namespace="EmotionEvaluator")
 tracer = Tracer()
 THREADS = configure_threads()
