@@ -2,11 +2,12 @@
 
     python -m benchmarks.floor [--model PATH] [--runs 100] [--size 2048]
 
-floor = the model file's FLOPs for one face / the fp32 GFLOP/s torch.mm reaches here at
-the same thread count. FLOPs are counted twice, independently: forward hooks on an eager
-ResNet-34 holding the file's weights (Conv2d and Linear MACs x 2, times the number of
-passes the file makes: two with flip averaging), and PyTorch's FlopCounterMode on the
-loaded file itself. Not a test: figures for the README (machines are noisy).
+floor = the model file's FLOPs for one face / the fp32 GFLOP/s a matrix product reaches
+here at the same thread count: torch.mm, and the same product through oneDNN. FLOPs are
+counted twice, independently: forward hooks on an eager ResNet-34 holding the file's
+weights (Conv2d and Linear MACs x 2, times the number of passes the file makes: two with
+flip averaging), and PyTorch's FlopCounterMode on the loaded file itself.
+Not a test: figures for the README (machines are noisy).
 """
 
 from __future__ import annotations
@@ -80,11 +81,21 @@ def passes_in_file(path: Path) -> tuple[int, nn.Module | None]:
     return passes, eager.eval()
 
 
-def matmul_gflops(threads: int, n: int, runs: int = 10) -> float:
+def matmul_gflops(threads: int, n: int, runs: int = 10) -> tuple[float, float]:
+    """fp32 GFLOP/s of an n x n matrix product: torch.mm (MKL), and the same product
+    through oneDNN (torch's mkldnn linear). MKL takes its AVX2 path on AMD CPUs while
+    oneDNN, which runs the convolutions, uses AVX-512: only the faster is a floor."""
+    import torch.utils.mkldnn as mkldnn
+
     torch.set_num_threads(threads)
     a, b = torch.randn(n, n), torch.randn(n, n)
-    ms = median_ms(lambda: torch.mm(a, b), runs, warmup=2)
-    return 2 * n**3 / (ms / 1e3) / 1e9
+    mm = median_ms(lambda: torch.mm(a, b), runs, warmup=2)
+    linear = nn.Linear(n, n, bias=False).eval()
+    with torch.no_grad():
+        linear.weight.copy_(b.t())
+        dnn_linear, a_dnn = mkldnn.to_mkldnn(linear), a.to_mkldnn()
+        dnn = median_ms(lambda: dnn_linear(a_dnn), runs, warmup=2)
+    return 2 * n**3 / (mm / 1e3) / 1e9, 2 * n**3 / (dnn / 1e3) / 1e9
 
 
 def per_face_ms(model: EmotionModel, threads: int, runs: int) -> tuple[float, float]:
@@ -119,14 +130,15 @@ def main(args: argparse.Namespace) -> None:
           f"{flops['counter'] / 1e9:.3f}")
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
           "(other work on the machine inflates every figure)")
-    print("| threads | torch.mm GFLOP/s | floor ms | network ms | ratio | predict() ms |")
-    print("|---|---|---|---|---|---|")
+    print("| threads | torch.mm GFLOP/s | oneDNN GFLOP/s | floor ms (torch.mm / oneDNN) | "
+          "network ms | ratio (torch.mm / oneDNN) | predict() ms |")
+    print("|---|---|---|---|---|---|---|")
     for t in (1, 2):
-        rate = matmul_gflops(t, args.size)
-        floor = flops["counter"] / (rate * 1e9) * 1e3
+        rates = matmul_gflops(t, args.size)
+        floors = [flops["counter"] / (r * 1e9) * 1e3 for r in rates]
         net, full = per_face_ms(model, t, args.runs)
-        print(f"| {t} | {rate:.0f} | {floor:.2f} | {net:.2f} | {net / floor:.1f}x | "
-              f"{full:.2f} |")
+        print(f"| {t} | {rates[0]:.0f} | {rates[1]:.0f} | {floors[0]:.2f} / {floors[1]:.2f} | "
+              f"{net:.2f} | {net / floors[0]:.1f}x / {net / floors[1]:.1f}x | {full:.2f} |")
 
 
 def get_args_parser() -> argparse.ArgumentParser:

@@ -134,6 +134,8 @@ def _ort_forward(path: Path, threads: int) -> Forward:
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle ORT threads spin by default, stealing the CPU the face detector needs next.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     return lambda x: torch.from_numpy(sess.run(None, {"x": x.numpy()})[0])
 

@@ -3,6 +3,7 @@ opencv-python-headless wheel (nothing is downloaded). Why this detector: README.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,9 @@ class FaceDetector:
         if self._cascade.empty():
             raise RuntimeError(f"cannot load the face cascade {path}")
         self.max_side = max_side
+        # A CascadeClassifier keeps the image pyramid of the call in progress inside itself:
+        # two requests detecting at once (the server's thread pool) get each other's faces.
+        self._lock = threading.Lock()
 
     def detect(self, image: Image.Image) -> list[Box]:
         """Faces in an RGB image, in its pixels, largest first."""
@@ -58,8 +62,9 @@ class FaceDetector:
             gray = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))),
                               interpolation=cv2.INTER_AREA)
         gray = cv2.equalizeHist(gray)
-        found = self._cascade.detectMultiScale(gray, scaleFactor=SCALE_STEP, minNeighbors=5,
-                                               minSize=(MIN_FACE, MIN_FACE))
+        with self._lock:
+            found = self._cascade.detectMultiScale(gray, scaleFactor=SCALE_STEP, minNeighbors=5,
+                                                   minSize=(MIN_FACE, MIN_FACE))
         boxes = [Box(int(x), int(y), int(bw), int(bh)).scaled(1 / s) for x, y, bw, bh in found]
         boxes = [Box(b.x, b.y, min(b.width, w - b.x), min(b.height, h - b.y)) for b in boxes]
         return sorted(boxes, key=lambda b: -b.width * b.height)

@@ -369,3 +369,29 @@ def test_compressed_png_chunks_are_bounded(small):
              + zlib.crc32(b"zTXt" + ztxt).to_bytes(4, "big"))
     iend = data.rindex(b"IEND") - 4
     assert_sane(raw(data[:iend] + chunk + data[iend:], "image/png"))
+
+
+# --- concurrency --------------------------------------------------------------------------
+
+def test_concurrent_requests_get_their_own_faces(astronaut):
+    """Requests run side by side in the server's thread pool and share one detector: each
+    must still get the faces of its own picture (benchmarks/load.py found they did not)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = []
+    for side, x in ((400, 120), (350, 260), (380, 0), (360, 200)):
+        im = Image.new("RGB", (640, 480), (90, 100, 110))
+        im.paste(astronaut.resize((side, side)), (x, 40))
+        frames.append(encode(im, "JPEG"))
+
+    def boxes(i: int) -> list:
+        r = client.post("/face", content=frames[i % len(frames)],
+                        headers={"Content-Type": "image/jpeg"})
+        assert r.status_code == 200, r.text
+        return [f["box"] for f in r.json()["faces"]]
+
+    alone = [boxes(i) for i in range(len(frames))]
+    assert len({json.dumps(b) for b in alone}) == len(frames)   # four different answers
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(boxes, range(8 * len(frames))))
+    assert together == [alone[i % len(frames)] for i in range(len(together))]
