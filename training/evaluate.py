@@ -116,7 +116,7 @@ def main(args: argparse.Namespace) -> dict:
     labels = majority_labels(split.votes)
     keep = labels >= 0
     probs = probabilities(model, split.images[keep])
-    result = {"model": model.info.id, "file": str(path),
+    result = {"model": model.info.id, "file": path.name,
               "file_mib": round(path.stat().st_size / 2**20, 1), "split": args.split,
               **metrics(probs, torch.from_numpy(labels[keep]), model.info.labels),
               "latency_ms": {f"{t}_threads": latency_ms(model, t, args.latency_runs)
