@@ -38,14 +38,17 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Server set-ups compared by --config: environment of `python -m function.serve`.
+# Server set-ups compared by --config: environment of `python -m function.serve`
+# (TORCH_THREADS 0: every CPU).
 CONFIGS: dict[str, dict[str, str]] = {
+    # whatever function.serve picks when nothing is set
+    "default": {},
     # one process, Starlette's 40-thread pool, torch on every CPU
-    "threadpool": {"WORKERS": "1"},
-    # one process per CPU, one torch thread each
+    "threadpool": {"WORKERS": "1", "SLOTS": "0", "TORCH_THREADS": "0"},
+    # one process per CPU (2 here), one torch thread each
     "workers2": {"WORKERS": "2", "TORCH_THREADS": "1"},
     # one process, one request's image work at a time, torch on every CPU
-    "slots1": {"WORKERS": "1", "SLOTS": "1"},
+    "slots1": {"WORKERS": "1", "SLOTS": "1", "TORCH_THREADS": "0"},
     # one process, two requests at a time, one torch thread each
     "slots2": {"WORKERS": "1", "SLOTS": "2", "TORCH_THREADS": "1"},
 }
@@ -274,7 +277,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="open loop: this many requests/s in all, instead of closed-loop clients")
     p.add_argument("--mix", choices=("both", "face", "frame"), default="both")
     p.add_argument("--config", action="append", choices=sorted(CONFIGS),
-                   help="server set-up(s) to run, one after the other (default: threadpool)")
+                   help="server set-up(s) to run, one after the other (default: default)")
     p.add_argument("--max-growth-mib", type=float, default=50)
     return p
 
@@ -288,7 +291,7 @@ def main(args: argparse.Namespace) -> int:
     print(f"{clients} clients ({shape}), mix {args.mix}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f} before (other work on the machine skews the figures)")
     rows, failed = [], False
-    for name in args.config or ["threadpool"]:
+    for name in args.config or ["default"]:
         port = free_port()
         proc = start_server(CONFIGS[name], port, args.model)
         try:

@@ -1,11 +1,13 @@
 """Local server: the API and the web page (site/) together on one port.
 
-    python -m function.serve          # PORT (8000), HOST (127.0.0.1), WORKERS (1), SLOTS
+    python -m function.serve    # PORT (8000), HOST (127.0.0.1), WORKERS, SLOTS, TORCH_THREADS
 
-WORKERS > 1 runs that many uvicorn processes, each with its own model and
-TORCH_THREADS = CPUs / WORKERS unless set. SLOTS caps how many requests run their
-image work (decode, detect, classify) at once in one process; unset, it is Starlette's
-default thread pool (40). benchmarks/load.py measures the choices (README: why the default).
+Default: one process where SLOTS = one request per CPU runs its image work (decode,
+detect, classify) at a time, with TORCH_THREADS = 1 each. benchmarks/load.py measured it
+against Starlette's 40-thread pool, one-at-a-time with every CPU per request, and
+WORKERS = 2 processes: it answered the most face crops and frames per second under load,
+with the lowest p99 (README). SLOTS=0 gives Starlette's pool back. WORKERS > 1 runs that
+many uvicorn processes, each with its own model and TORCH_THREADS = CPUs / WORKERS.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ def create_local_app() -> FastAPI:
     import cv2
     from fastapi.staticfiles import StaticFiles
 
-    from function.handler import THREADS, app
+    from function.handler import app
+    from function.model import available_cpus
 
-    # OpenCV's own pool defaults to every CPU: in a worker sharing the CPUs with others,
-    # keep it to the worker's share as torch does.
-    cv2.setNumThreads(THREADS)
+    # One detection runs at a time per process (the detector's lock), so OpenCV gets the
+    # process's whole share of the CPUs, even where torch runs one thread per request.
+    workers = max(1, int(os.environ.get("WORKERS", "1")))
+    cv2.setNumThreads(max(1, available_cpus() // workers))
     slots = int(os.environ.get("SLOTS", "0"))
     if slots > 0:
         @asynccontextmanager
@@ -65,6 +69,10 @@ def main() -> int:
     if workers > 1:
         # Workers inherit the environment: split the CPUs rather than oversubscribe them.
         os.environ.setdefault("TORCH_THREADS", str(max(1, available_cpus() // workers)))
+    else:
+        # Read by create_local_app and by function.handler when it loads (below).
+        os.environ.setdefault("SLOTS", str(available_cpus()))
+        os.environ.setdefault("TORCH_THREADS", "1")
     print(f"serving {path.name} and {SITE_DIR.name}/ on http://{host}:{port}"
           + (f" ({workers} workers)" if workers > 1 else ""), flush=True)
     # Workers re-import the app by name; one process takes the object (no second import).
