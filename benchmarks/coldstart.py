@@ -14,32 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import statistics
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
+from benchmarks.common import machine
 from tools.lambda_local import ROOT, LambdaError, LocalLambda
 
 EVENT = ROOT / "events" / "face-http-api.json"
-
-
-def machine() -> str:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model = platform.processor() or model
-    load = " / ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    return (f"{cpus} CPUs (nproc), {model}; load {load}; Python {platform.python_version()}, "
-            f"torch {metadata.version('torch')}")
 
 
 def find_model(arg: str | None) -> Path:

@@ -77,7 +77,7 @@ def _measure_here(runs: int) -> dict[str, float]:
     from fastapi.testclient import TestClient
     from PIL import Image
 
-    from benchmarks.frame import webcam_frame
+    from benchmarks.common import webcam_frame
     from function.handler import app
 
     frame = webcam_frame()
@@ -143,8 +143,9 @@ def main(args: argparse.Namespace) -> None:
     if args.ms:
         workloads = {"given": (args.ms, args.ms_2threads)}
     else:
-        print(f"measuring here ({os.cpu_count()} CPUs, load average "
-              f"{os.getloadavg()[0]:.1f}: other work on the machine inflates the times)")
+        from benchmarks.common import machine
+
+        print(f"measuring here: {machine()}")
         workloads = measure(args.model, args.runs)
     for name, (ms_1, ms_2) in workloads.items():
         print_costs(name, ms_1, ms_2)

@@ -11,13 +11,12 @@ Not a test: figures for the README.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import cv2
 import torch
 from PIL import Image
 
+from benchmarks.common import median_ms, webcam_frame
 from function.detect import CASCADE, Box, FaceDetector
 
 CASCADES = (CASCADE, "haarcascade_frontalface_alt2.xml")
@@ -53,21 +52,9 @@ def hit(found: list[Box], truth: Box) -> bool:
         and abs(b.y + b.height / 2 - cy) < truth.height / 2 for b in found)
 
 
-def p50_ms(fn, runs: int) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
-
-
 def main(args: argparse.Namespace) -> None:
     import os
 
-    from benchmarks.frame import webcam_frame
     from function.images import decode_image
     from function.model import default_model_path, load_model
     from function.service import analyse
@@ -84,8 +71,8 @@ def main(args: argparse.Namespace) -> None:
     for cascade in CASCADES:
         for side in SIDES:
             det = FaceDetector(cascade, side)
-            frame = p50_ms(lambda d=det: analyse(jpeg, True, model, d), args.runs)
-            detect = p50_ms(lambda d=det: d.detect(image), args.runs)
+            frame = median_ms(lambda d=det: analyse(jpeg, True, model, d), args.runs)
+            detect = median_ms(lambda d=det: d.detect(image), args.runs)
             found = [str(w) for w, im, truth in probes if hit(det.detect(im), truth)]
             # A frame whose face is missed skips classification: its time is no win.
             print(f"| {cascade.removeprefix('haarcascade_frontalface_')} | {side} | "

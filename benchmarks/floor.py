@@ -13,29 +13,15 @@ Not a test: figures for the README (machines are noisy).
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from benchmarks.common import machine, median_ms
 from function.model import EmotionModel, default_model_path, load_model
-
-
-def median_ms(fn: Callable[[], object], runs: int, warmup: int = 5) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
 
 
 def hook_flops(net: nn.Module, x: torch.Tensor) -> int:
@@ -109,7 +95,9 @@ def per_face_ms(model: EmotionModel, threads: int, runs: int) -> tuple[float, fl
             median_ms(lambda: model.predict([face]), runs))
 
 
-def count_flops(model: EmotionModel, path: Path) -> dict:
+def count_flops(path: Path) -> dict:
+    # FlopCounterMode sees aten ops only, and oneDNN's fused groups are not: count unfused.
+    model = load_model(path, fuse=False)
     s = model.info.input_size
     x = torch.zeros(1, 3, s, s)
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
@@ -122,14 +110,13 @@ def count_flops(model: EmotionModel, path: Path) -> dict:
 def main(args: argparse.Namespace) -> None:
     path = Path(args.model) if args.model else default_model_path()
     model = load_model(path)
-    flops = count_flops(model, path)
+    flops = count_flops(path)
     s = model.info.input_size
     hooks = f"{flops['hooks'] / 1e9:.3f}" if flops["hooks"] else "n/a (not a ResNet-34)"
     print(f"{model.info.id}: {s}x{s} input, {flops['passes']} network pass(es) per face")
     print(f"GFLOP per face: forward hooks {hooks}; FlopCounterMode on the file "
           f"{flops['counter'] / 1e9:.3f}")
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
-          "(other work on the machine inflates every figure)")
+    print(machine())
     print("| threads | torch.mm GFLOP/s | oneDNN GFLOP/s | floor ms (torch.mm / oneDNN) | "
           "network ms | ratio (torch.mm / oneDNN) | predict() ms |")
     print("|---|---|---|---|---|---|---|")

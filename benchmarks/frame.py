@@ -8,39 +8,14 @@ Not a test: it prints figures for the README (machines are noisy).
 from __future__ import annotations
 
 import argparse
-import io
 import os
-import platform
 import statistics
 import time
 
 import cv2
 import torch
-from PIL import Image
 
-
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
-
-
-def webcam_frame() -> bytes:
-    from skimage import data
-
-    frame = Image.new("RGB", (640, 480), (90, 100, 110))
-    frame.paste(Image.fromarray(data.astronaut()).resize((400, 400)), (120, 40))
-    buf = io.BytesIO()
-    frame.save(buf, "JPEG", quality=85)
-    return buf.getvalue()
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+from benchmarks.common import machine, percentile, webcam_frame
 
 
 def main() -> None:
@@ -70,7 +45,7 @@ def main() -> None:
             parts[k].append(v)
     assert result.faces == 1, "the benchmark frame must show one face"
     print(f"model {model.info.id}, {args.threads} threads, {args.runs} runs, "
-          f"{len(jpeg) // 1024} KiB JPEG 640x480, {os.cpu_count()} CPUs: {cpu_name()}")
+          f"{len(jpeg) // 1024} KiB JPEG 640x480\n{machine()}")
     for k, v in parts.items():
         print(f"{k:>9}: p50 {statistics.median(v):6.1f} ms   p99 {percentile(v, 99):6.1f} ms")
 

@@ -36,6 +36,8 @@ import httpx
 import psutil
 from PIL import Image
 
+from benchmarks.common import machine, webcam_frame
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Server set-ups compared by --config: environment of `python -m function.serve`
@@ -63,12 +65,6 @@ def face_crop_json() -> bytes:
     face.save(buf, "JPEG", quality=85)
     url = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
     return json.dumps({"image": url, "detect": False}).encode()
-
-
-def webcam_frame() -> bytes:
-    from benchmarks.frame import webcam_frame as frame
-
-    return frame()
 
 
 @dataclass
@@ -288,8 +284,7 @@ def main(args: argparse.Namespace) -> int:
     frame = Payload("frame", webcam_frame(), {"Content-Type": "image/jpeg"})
     payloads = {"both": [face, frame], "face": [face], "frame": [frame]}[args.mix]
     shape = f"open loop at {args.rate:g}/s" if args.rate else "closed loop"
-    print(f"{clients} clients ({shape}), mix {args.mix}, {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f} before (other work on the machine skews the figures)")
+    print(f"{clients} clients ({shape}), mix {args.mix}; before: {machine()}")
     rows, failed = [], False
     for name in args.config or ["default"]:
         port = free_port()

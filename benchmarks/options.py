@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import statistics
 import tempfile
 import time
@@ -28,7 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.floor import median_ms, passes_in_file
+from benchmarks.common import machine, median_ms, webcam_frame
+from benchmarks.floor import passes_in_file
 from function.model import EmotionModel, default_model_path, load_model
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
@@ -54,6 +54,10 @@ def shipped(ctx: Context, _: int) -> Forward:
     return ctx.shipped.module
 
 
+def unfused(ctx: Context, _: int) -> Forward:
+    return load_model(ctx.path, fuse=False).module
+
+
 def optimize_for_inference(ctx: Context, _: int) -> Forward:
     script = torch.jit.load(str(ctx.path), map_location="cpu").float().eval()
     return torch.jit.optimize_for_inference(torch.jit.freeze(script))
@@ -65,20 +69,6 @@ def channels_last(ctx: Context, _: int, optimize: bool = False) -> Forward:
     if optimize:
         module = torch.jit.optimize_for_inference(module)
     return lambda x: module(x.contiguous(memory_format=torch.channels_last))
-
-
-def onednn_fusion(ctx: Context, _: int) -> Forward:
-    # The fuser is a global switch read when the profiling executor optimises a graph:
-    # on for this option's calls only.
-    module = _trace_freeze(_copy(ctx.eager), ctx.example)
-
-    def run(x: torch.Tensor) -> torch.Tensor:
-        torch.jit.enable_onednn_fusion(True)
-        try:
-            return module(x)
-        finally:
-            torch.jit.enable_onednn_fusion(False)
-    return run
 
 
 def bf16_autocast(ctx: Context, _: int) -> Forward:
@@ -181,12 +171,12 @@ def _copy(net: nn.Module) -> nn.Module:
 
 # name -> (builder, changes the arithmetic: accuracy is measured)
 OPTIONS: dict[str, tuple[Callable[[Context, int], Forward], bool]] = {
-    "TorchScript, frozen (shipped)": (shipped, False),
+    "TorchScript, frozen, oneDNN fusion (LLGA, shipped)": (shipped, False),
+    "TorchScript, frozen, no fusion": (unfused, False),
     "+ optimize_for_inference": (optimize_for_inference, False),
     "channels_last": (channels_last, False),
     "channels_last + optimize_for_inference": (
         lambda c, t: channels_last(c, t, optimize=True), False),
-    "oneDNN fusion (LLGA)": (onednn_fusion, False),
     "bf16 autocast, eager": (bf16_autocast, True),
     "bf16 autocast, traced + frozen": (bf16_traced, True),
     "int8 dynamic (Linear only)": (int8_dynamic, True),
@@ -202,7 +192,6 @@ def as_model(forward: Forward, like: EmotionModel) -> EmotionModel:
 
 
 def frame_p50(model: EmotionModel, runs: int) -> float:
-    from benchmarks.frame import webcam_frame
     from function.detect import FaceDetector
     from function.service import analyse
 
@@ -318,8 +307,7 @@ def main(args: argparse.Namespace) -> None:
         if data and "FER2013Valid" not in rows[0]:
             for split in ("FER2013Valid", "FER2013Test"):
                 rows[0][split] = accuracy(ctx.shipped, data, split)
-    print(f"\n{ctx.shipped.info.id}, {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f} (other work on the machine inflates every figure)")
+    print(f"\n{ctx.shipped.info.id}; {machine()}")
     print_table(rows)
     if not args.no_detector:
         from benchmarks import detector

@@ -46,6 +46,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=0, help="use only N training images (smoke runs)")
     p.add_argument("--resume", action="store_true", help="continue from output-dir/checkpoint.pth")
+    p.add_argument("--weights", default=None,
+                   help="start from this checkpoint's best weights with a fresh optimiser and "
+                        "schedule (a warm restart), instead of from scratch")
     return p
 
 
@@ -160,7 +163,14 @@ def main(args) -> dict:
     print(f"train {len(images)} images, valid {len(v_images)}; mean {mean} std {std}",
           flush=True)
 
-    model = resnet34(num_classes=8).to(args.device).to(memory_format=torch.channels_last)
+    model = resnet34(num_classes=8)
+    if args.weights:
+        start = torch.load(args.weights, map_location="cpu", weights_only=False)
+        model.load_state_dict(start["weights"])
+        # The input statistics belong to the weights: keep them.
+        mean, std = start["mean"], start["std"]
+        print(f"weights from {args.weights} (valid {start['best']['acc']:.4f})", flush=True)
+    model = model.to(args.device).to(memory_format=torch.channels_last)
     ema = copy.deepcopy(model) if args.ema_decay else None
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
                                 weight_decay=args.weight_decay, nesterov=True)

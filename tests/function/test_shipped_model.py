@@ -32,3 +32,14 @@ def test_the_smiling_astronaut_is_happy(shipped, astronaut):
     for p in preds:
         assert next(iter(p)) == "Happiness", p
         assert p["Happiness"] > 0.5
+
+
+def test_the_fused_graph_is_what_runs_and_changes_no_answer(shipped, astronaut):
+    import torch
+
+    faces = shipped.preprocess([astronaut, astronaut.rotate(15), astronaut.convert("L")])
+    fused = shipped.probabilities(faces)
+    # The convolutions run inside oneDNN fusion groups: the fast path is the one taken.
+    assert "prim::oneDNNFusionGroup" in str(torch.jit.last_executed_optimized_graph())
+    plain = load_model(SHIPPED[-1], fuse=False).probabilities(faces)
+    assert torch.allclose(fused, plain, atol=1e-5)

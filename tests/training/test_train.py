@@ -54,3 +54,19 @@ def test_training_run_saves_args_and_resumes(tmp_path):
     log = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log] == [1, 2]
     assert (tmp_path / "run" / "best.pth").is_file()
+
+
+def test_a_warm_restart_starts_from_the_given_weights(tmp_path):
+    data = make_ferplus(tmp_path / "ferplus", per_split=24)
+    common = ["--data", str(data), "--cache-dir", str(tmp_path / "cache"), "--input-size", "32",
+              "--batch-size", "8", "--epochs", "1", "--threads", "2"]
+    main(get_args_parser().parse_args(common + ["--output-dir", str(tmp_path / "a")]))
+    start = torch.load(tmp_path / "a" / "best.pth", weights_only=False)
+    # lr 0: the weights can only be the starting ones if they were loaded.
+    main(get_args_parser().parse_args(common + ["--output-dir", str(tmp_path / "b"), "--lr", "0",
+                                                "--weights", str(tmp_path / "a" / "best.pth")]))
+    ckpt = torch.load(tmp_path / "b" / "checkpoint.pth", weights_only=False)
+    assert ckpt["args"]["weights"].endswith("best.pth")
+    assert (ckpt["mean"], ckpt["std"]) == (start["mean"], start["std"])
+    for name in ("conv1.weight", "layer3.1.conv2.weight", "fc.weight"):
+        assert torch.equal(ckpt["model"][name], start["weights"][name])
