@@ -374,8 +374,9 @@ def test_compressed_png_chunks_are_bounded(small):
 # --- concurrency --------------------------------------------------------------------------
 
 def test_concurrent_requests_get_their_own_faces(astronaut):
-    """Requests run side by side in the server's thread pool and share one detector: each
-    must still get the faces of its own picture (benchmarks/load.py found they did not)."""
+    """Requests run side by side in the server's thread pool and share one detector and one
+    compiled model: each must still get the faces, and the ratings, of its own picture
+    (benchmarks/load.py found they did not)."""
     from concurrent.futures import ThreadPoolExecutor
 
     frames = []
@@ -388,7 +389,8 @@ def test_concurrent_requests_get_their_own_faces(astronaut):
         r = client.post("/face", content=frames[i % len(frames)],
                         headers={"Content-Type": "image/jpeg"})
         assert r.status_code == 200, r.text
-        return [f["box"] for f in r.json()["faces"]]
+        return [(f["box"], {k: round(v, 5) for k, v in f["predictions"].items()})
+                for f in r.json()["faces"]]
 
     alone = [boxes(i) for i in range(len(frames))]
     assert len({json.dumps(b) for b in alone}) == len(frames)   # four different answers

@@ -1,0 +1,38 @@
+import torch
+
+from tests.training.conftest import make_ferplus
+from training import export, soup, train
+
+
+def test_average_is_the_mean_of_weights_and_keeps_counters():
+    a = {"w": torch.tensor([1.0, 3.0]), "n": torch.tensor(5)}
+    b = {"w": torch.tensor([3.0, 5.0]), "n": torch.tensor(9)}
+    out = soup.average([a, b])
+    assert torch.equal(out["w"], torch.tensor([2.0, 4.0])) and int(out["n"]) == 5
+
+
+def test_a_soup_of_two_runs_is_a_checkpoint_export_takes(tmp_path):
+    data = make_ferplus(tmp_path / "ferplus", per_split=24)
+    runs = []
+    for seed in ("0", "1"):
+        run = tmp_path / f"run{seed}"
+        train.main(train.get_args_parser().parse_args([
+            "--data", str(data), "--output-dir", str(run), "--cache-dir", str(tmp_path / "c"),
+            "--input-size", "32", "--batch-size", "8", "--epochs", "1", "--threads", "2",
+            "--seed", seed]))
+        runs.append(run / "checkpoint.pth")
+    acc = soup.main(soup.get_args_parser().parse_args(
+        [*map(str, runs), "--output", str(tmp_path / "soup.pth"), "--cache-dir",
+         str(tmp_path / "c"), "--bn-images", "16"]))
+    assert 0.0 <= acc <= 1.0
+    made = torch.load(tmp_path / "soup.pth", weights_only=False)
+    ema = [torch.load(r, weights_only=False)["ema"] for r in runs]
+    for name in ("conv1.weight", "layer2.0.conv1.weight", "fc.bias"):
+        assert torch.allclose(made["weights"][name], (ema[0][name] + ema[1][name]) / 2)
+    # Batch-norm statistics were estimated again, not averaged.
+    averaged = (ema[0]["bn1.running_mean"] + ema[1]["bn1.running_mean"]) / 2
+    assert not torch.allclose(made["weights"]["bn1.running_mean"], averaged)
+    out = export.main(export.get_args_parser().parse_args([
+        "--checkpoint", str(tmp_path / "soup.pth"), "--output", str(tmp_path / "m.pt"),
+        "--no-flip", "--version", "soup"]))
+    assert out.is_file()
