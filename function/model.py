@@ -145,7 +145,7 @@ def load_model(path: str | Path, fuse: bool = True) -> EmotionModel:
     # only read while a graph is compiled, and the compiled plan stays with this module, so
     # it is on just for these calls.
     blank = Image.new("RGB", (info.input_size, info.input_size))
-    was_on = torch._C._jit_llga_enabled()
+    was_on = torch.jit.onednn_fusion_enabled()
     torch.jit.enable_onednn_fusion(fuse)
     try:
         for _ in range(3):
