@@ -21,7 +21,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.common import machine, median_ms
-from function.model import EmotionModel, default_model_path, load_model
+from function.model import default_model_path, load_model
 
 
 def hook_flops(net: nn.Module, x: torch.Tensor) -> int:
@@ -84,11 +84,12 @@ def matmul_gflops(threads: int, n: int, runs: int = 10) -> tuple[float, float]:
     return 2 * n**3 / (mm / 1e3) / 1e9, 2 * n**3 / (dnn / 1e3) / 1e9
 
 
-def per_face_ms(model: EmotionModel, threads: int, runs: int) -> tuple[float, float]:
+def per_face_ms(path: Path, threads: int, runs: int) -> tuple[float, float]:
     """Median ms of the network alone and of predict() (with preprocessing), batch of 1."""
     from PIL import Image
 
     torch.set_num_threads(threads)
+    model = load_model(path)   # compiled for this thread count, as the server loads it
     face = Image.new("RGB", (160, 160), (120, 110, 100))
     x = model.preprocess([face])
     return (median_ms(lambda: model.probabilities(x), runs),
@@ -123,7 +124,7 @@ def main(args: argparse.Namespace) -> None:
     for t in (1, 2):
         rates = matmul_gflops(t, args.size)
         floors = [flops["counter"] / (r * 1e9) * 1e3 for r in rates]
-        net, full = per_face_ms(model, t, args.runs)
+        net, full = per_face_ms(path, t, args.runs)
         print(f"| {t} | {rates[0]:.0f} | {rates[1]:.0f} | {floors[0]:.2f} / {floors[1]:.2f} | "
               f"{net:.2f} | {net / floors[0]:.1f}x / {net / floors[1]:.1f}x | {full:.2f} |")
 

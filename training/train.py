@@ -46,6 +46,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=0, help="use only N training images (smoke runs)")
     p.add_argument("--resume", action="store_true", help="continue from output-dir/checkpoint.pth")
+    p.add_argument("--keep-last", type=int, default=0,
+                   help="also keep the checkpoints of the last N epochs (epoch-NN.pth), for "
+                        "training.soup")
     p.add_argument("--weights", default=None,
                    help="start from this checkpoint's best weights with a fresh optimiser and "
                         "schedule (a warm restart), instead of from scratch")
@@ -216,6 +219,8 @@ def main(args) -> dict:
         state["best"] = best
         torch.save(state, out / "checkpoint.pth.tmp")
         (out / "checkpoint.pth.tmp").replace(ckpt_path)  # an interrupted save never corrupts
+        if epoch >= args.epochs - args.keep_last:
+            torch.save(state, out / f"epoch-{epoch + 1:02d}.pth")
     print(f"best valid accuracy {best['acc']:.4f} ({best.get('which')}, epoch "
           f"{best.get('epoch')})", flush=True)
     return best
