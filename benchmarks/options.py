@@ -51,7 +51,8 @@ def _trace_freeze(module: nn.Module, example: torch.Tensor) -> torch.jit.ScriptM
 
 
 def shipped(ctx: Context, _: int) -> Forward:
-    return ctx.shipped.module
+    # Loaded again, after measure() set the threads: the graph is compiled at load.
+    return load_model(ctx.path).module
 
 
 def unfused(ctx: Context, _: int) -> Forward:
