@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import statistics
 import sys
@@ -27,16 +26,12 @@ EVENT = ROOT / "events" / "face-http-api.json"
 
 
 def find_model(arg: str | None) -> Path:
-    if arg:
-        path = Path(arg)
-    elif os.environ.get("MODEL_PATH"):
-        path = Path(os.environ["MODEL_PATH"])
-    else:
-        found = sorted((ROOT / "models").glob("*.pt"))
-        if not found:
-            sys.exit("no model: models/ has no .pt file and MODEL_PATH is not set; train one "
-                     "(make train, then export) or pass --model PATH")
-        path = found[-1]
+    from function.model import default_model_path
+
+    try:
+        path = Path(arg) if arg else default_model_path()
+    except FileNotFoundError as exc:      # no model in models/: say how to get one
+        sys.exit(str(exc))
     if not path.is_file():
         sys.exit(f"model file {path} does not exist")
     return path.resolve()

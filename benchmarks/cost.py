@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import statistics
-import time
 
 # --- list prices (USD), read November 2026; check before quoting ---------------------------
 # AWS Lambda, x86, us-east-1 (aws.amazon.com/lambda/pricing): duration per GB-second of the
@@ -70,22 +68,14 @@ def managed_per_million() -> dict[str, float | str]:
 
 def _measure_here(runs: int) -> dict[str, float]:
     """p50 ms per request through the app in this process (TORCH_THREADS already set)."""
-    import base64
-    import io
 
     import cv2
     from fastapi.testclient import TestClient
-    from PIL import Image
 
-    from benchmarks.common import webcam_frame
+    from benchmarks.common import face_crop_json, median_ms, webcam_frame
     from function.handler import app
 
-    frame = webcam_frame()
-    crop = io.BytesIO()
-    Image.open(io.BytesIO(frame)).crop((250, 65, 370, 195)).resize((160, 160)).save(
-        crop, "JPEG", quality=85)
-    crop_json = {"image": "data:image/jpeg;base64," + base64.b64encode(crop.getvalue()).decode(),
-                 "detect": False}
+    frame, crop_json = webcam_frame(), face_crop_json()
     cv2.setNumThreads(int(os.environ["TORCH_THREADS"]))   # the detector, like torch
     out = {}
     # As a context manager the client keeps one event loop, so requests reuse the app's
@@ -93,16 +83,12 @@ def _measure_here(runs: int) -> dict[str, float]:
     with TestClient(app) as client:
         calls = {"frame (640x480, detect)": lambda: client.post(
                      "/face", content=frame, headers={"Content-Type": "image/jpeg"}),
-                 "face crop (160 px)": lambda: client.post("/face", json=crop_json)}
+                 "face crop (160 px)": lambda: client.post(
+                     "/face", content=crop_json, headers={"Content-Type": "application/json"})}
         for name, call in calls.items():
             for _ in range(5):
                 assert call().status_code == 200
-            times = []
-            for _ in range(runs):
-                t0 = time.perf_counter()
-                call()
-                times.append((time.perf_counter() - t0) * 1e3)
-            out[name] = statistics.median(times)
+            out[name] = median_ms(call, runs, warmup=0)
     return out
 
 

@@ -20,12 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import io
-import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -34,9 +30,8 @@ from pathlib import Path
 
 import httpx
 import psutil
-from PIL import Image
 
-from benchmarks.common import machine, webcam_frame
+from benchmarks.common import face_crop_json, machine, percentile, webcam_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,17 +49,6 @@ CONFIGS: dict[str, dict[str, str]] = {
     # one process, two requests at a time, one torch thread each
     "slots2": {"WORKERS": "1", "SLOTS": "2", "TORCH_THREADS": "1"},
 }
-
-
-def face_crop_json() -> bytes:
-    """The page's crop request: the astronaut's face, ~160 px, JPEG quality 85, data URL."""
-    from skimage import data
-
-    face = Image.fromarray(data.astronaut()).crop((140, 30, 340, 250)).resize((146, 160))
-    buf = io.BytesIO()
-    face.save(buf, "JPEG", quality=85)
-    url = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
-    return json.dumps({"image": url, "detect": False}).encode()
 
 
 @dataclass
@@ -217,19 +201,13 @@ async def run_phase(port: int, payloads: list[Payload], clients: int, *, seconds
     return tally, time.perf_counter() - t0
 
 
-def pct(values: list[float], q: int) -> float:
-    if not values:
-        return float("nan")
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
-
-
 def summarise(name: str, tally: Tally, elapsed: float) -> dict:
     every = tally.latencies["face"] + tally.latencies["frame"]
     row = {"config": name, "requests": tally.done, "errors": len(tally.errors),
-           "rps": len(every) / elapsed, "p50": pct(every, 50), "p99": pct(every, 99)}
+           "rps": len(every) / elapsed, "p50": percentile(every, 50), "p99": percentile(every, 99)}
     for kind, v in tally.latencies.items():
         row[f"{kind}_rps"] = len(v) / elapsed
-        row[f"{kind}_p50"], row[f"{kind}_p99"] = pct(v, 50), pct(v, 99)
+        row[f"{kind}_p50"], row[f"{kind}_p99"] = percentile(v, 50), percentile(v, 99)
     return row
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -197,14 +196,7 @@ def frame_p50(model: EmotionModel, runs: int) -> float:
     from function.service import analyse
 
     jpeg, detector = webcam_frame(), FaceDetector()
-    for _ in range(5):
-        analyse(jpeg, True, model, detector)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        analyse(jpeg, True, model, detector)
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+    return median_ms(lambda: analyse(jpeg, True, model, detector), runs)
 
 
 def accuracy(model: EmotionModel, data: Path, split: str) -> float:

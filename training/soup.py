@@ -17,9 +17,8 @@ from pathlib import Path
 import torch
 
 from training.augment import resize_batch
-from training.ferplus import majority_labels, read_split
 from training.resnet import resnet34
-from training.train import evaluate, normalize
+from training.train import evaluate, load_training_data, normalize
 
 
 def average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -38,14 +37,15 @@ def recompute_batch_norm(net: torch.nn.Module, images: torch.Tensor, size: int, 
                          std: float, batch: int = 256) -> None:
     """Running mean and variance re-estimated as a plain average over ``images``."""
     bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    momenta = [bn.momentum for bn in bns]
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None      # a cumulative average, not an exponential one
     net.train()
     for i in range(0, len(images), batch):
         net(normalize(resize_batch(images[i:i + batch], size), mean, std))
-    for bn in bns:
-        bn.momentum = 0.1
+    for bn, m in zip(bns, momenta, strict=True):
+        bn.momentum = m
     net.eval()
 
 
@@ -76,16 +76,14 @@ def main(args: argparse.Namespace) -> float:
         torch.set_num_threads(args.threads)
     ckpts = [torch.load(p, map_location="cpu", weights_only=False) for p in args.checkpoints]
     first = ckpts[0]
-    run = argparse.Namespace(**{**first["args"], "device": "cpu"})
+    run = argparse.Namespace(**{**first["args"], "device": "cpu", "limit": 0,
+                                "data": args.data or first["args"]["data"],
+                                "cache_dir": args.cache_dir})
     mean, std = first["mean"], first["std"]
     if any((c["mean"], c["std"], c["args"]["input_size"]) != (mean, std, run.input_size)
            for c in ckpts):
         raise SystemExit("the checkpoints differ in input size or normalisation: not one run")
-    data = Path(args.data or run.data)
-    valid = read_split(data / "FER2013Valid", args.cache_dir)
-    vlab = majority_labels(valid.votes)
-    v_images = torch.from_numpy(valid.images[vlab >= 0])
-    v_labels = torch.from_numpy(vlab[vlab >= 0])
+    images, _, v_images, v_labels = load_training_data(run)
 
     net = resnet34(num_classes=8).to(memory_format=torch.channels_last)
     for path, c in zip(args.checkpoints, ckpts, strict=True):
@@ -94,9 +92,6 @@ def main(args: argparse.Namespace) -> float:
         print(f"{path}: epoch {c['epoch'] + 1}, FER2013Valid {acc:.4f}", flush=True)
     net.load_state_dict(average([weights_of(c, args.which) for c in ckpts]))
     if args.bn_images:
-        train = read_split(data / "FER2013Train", args.cache_dir)
-        keep = majority_labels(train.votes) >= 0
-        images = torch.from_numpy(train.images[keep])
         pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
         recompute_batch_norm(net, images[pick[:args.bn_images]], run.input_size, mean, std)
     acc = evaluate(net, v_images, v_labels, run, mean, std)
