@@ -17,6 +17,27 @@ def resize_batch(images: torch.Tensor, size: int) -> torch.Tensor:
     return x
 
 
+# Test-time views as (zoom, mirrored); zoom > 1 keeps the centre 1/zoom of the face. Measured
+# on FER2013Valid with the stage-2 network: 86.43% on the plain view, 86.56% with its mirror,
+# 86.87% with all four (training/distill.py, training/export.py --views).
+VIEWS: tuple[tuple[float, bool], ...] = ((1.0, False), (1.0, True), (1.1, False), (1.1, True))
+
+
+def view_grid(size: int, zoom: float = 1.0, mirror: bool = False) -> torch.Tensor:
+    """The (1, size, size, 2) ``grid_sample`` grid of one view."""
+    theta = torch.tensor([[[(-1.0 if mirror else 1.0) / zoom, 0.0, 0.0],
+                           [0.0, 1.0 / zoom, 0.0]]])
+    return F.affine_grid(theta, [1, 1, size, size], align_corners=False)
+
+
+def view_batch(images: torch.Tensor, size: int, zoom: float = 1.0,
+               mirror: bool = False) -> torch.Tensor:
+    """uint8 (N, H, W) -> float (N, 1, size, size) in [0, 1]: one deterministic view."""
+    x = images.unsqueeze(1).float().div_(255)
+    grid = view_grid(size, zoom, mirror).expand(x.shape[0], -1, -1, -1)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 def augment_batch(images: torch.Tensor, size: int, *, max_rotate: float = 12.0,
                   scale: tuple[float, float] = (0.85, 1.15), max_shift: float = 0.1,
                   brightness: float = 0.3, contrast: float = 0.3, erase_p: float = 0.5,

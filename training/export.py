@@ -2,7 +2,7 @@
 
     python -m training.export --checkpoint runs/r34/best.pth --output models/ferplus-resnet34.pt
 
-Traces the network (optionally averaged with its mirror image: test-time flip), fits the
+Traces the network (optionally averaged over test-time views of each face), fits the
 softmax temperature on FER2013Valid, checks the traced file against the eager network, and
 stores the weights as fp16 (restored to fp32 at load; the check below covers that too).
 """
@@ -19,20 +19,33 @@ import torch.nn.functional as F
 from torch import nn
 
 from function.model import LABELS, ModelInfo, load_model, save_model
+from training.augment import VIEWS, view_grid
 from training.ferplus import majority_labels, read_split
 from training.resnet import resnet34
 from training.train import predict
 
 
-class FlipAverage(nn.Module):
-    """Logits averaged over the face and its mirror (faces are left-right symmetric)."""
+class ViewAverage(nn.Module):
+    """Logits averaged over fixed views of each face (``training.augment.VIEWS``): test-time
+    augmentation baked into the file, one call per face for the API however many views."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: nn.Module, size: int, views: int) -> None:
         super().__init__()
         self.net = net
+        self.size = size
+        # Kept as plain tensors, not buffers: the traced graph holds them as fp32 constants,
+        # untouched by the file's fp16 storage, and the state_dict stays the network's.
+        self.grids = torch.cat([view_grid(size, z, m) for z, m in VIEWS[:views]])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.net(x) + self.net(torch.flip(x, dims=[3]))) * 0.5
+        v, n = self.grids.shape[0], x.shape[0]
+        xs = x.unsqueeze(0).expand(v, -1, -1, -1, -1).reshape(v * n, x.shape[1], self.size,
+                                                                  self.size)
+        grid = self.grids.unsqueeze(1).expand(-1, n, -1, -1, -1).reshape(v * n, self.size,
+                                                                         self.size, 2)
+        views = F.grid_sample(xs, grid, mode="bilinear", padding_mode="border",
+                              align_corners=False)
+        return self.net(views).view(v, n, -1).mean(0)
 
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -75,8 +88,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default="runs/r34/best.pth")
     p.add_argument("--output", default="models/ferplus-resnet34.pt")
     p.add_argument("--data", default=None, help="FER+ folder (default: the checkpoint's)")
-    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
-                   help="bake test-time flip averaging into the file")
+    p.add_argument("--views", type=int, default=1, choices=range(1, len(VIEWS) + 1),
+                   help="test-time views averaged inside the file: 1 plain, 2 with the "
+                        "mirror, 4 also both zoomed 10%% (training.augment.VIEWS)")
     p.add_argument("--name", default="ferplus-resnet34")
     p.add_argument("--version", default=None, help="default: today's date")
     return p
@@ -89,7 +103,7 @@ def main(args: argparse.Namespace) -> Path:
     net = resnet34(num_classes=len(LABELS))
     net.load_state_dict(ckpt.get("weights") or ckpt["model"])
     net.eval()
-    module = FlipAverage(net).eval() if args.flip else net
+    module = ViewAverage(net, size, args.views).eval() if args.views > 1 else net
 
     data = Path(args.data or targs["data"])
     valid = read_split(data / "FER2013Valid", targs.get("cache_dir"))

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from training.augment import augment_batch, resize_batch
+from training.distill import teacher_probabilities
 from training.ferplus import majority_labels, read_split, soft_targets
 from training.resnet import resnet34
 
@@ -49,6 +50,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-last", type=int, default=0,
                    help="also keep the checkpoints of the last N epochs (epoch-NN.pth), for "
                         "training.soup")
+    p.add_argument("--teacher", default=None,
+                   help="checkpoint whose multi-view answers are blended into the targets")
+    p.add_argument("--teacher-weight", type=float, default=0.5,
+                   help="share of the teacher in each target (the rest: the votes)")
     p.add_argument("--weights", default=None,
                    help="start from this checkpoint's best weights with a fresh optimiser and "
                         "schedule (a warm restart), instead of from scratch")
@@ -165,6 +170,13 @@ def main(args) -> dict:
     del pixels
     print(f"train {len(images)} images, valid {len(v_images)}; mean {mean} std {std}",
           flush=True)
+    if args.teacher:
+        t0 = time.time()
+        taught = teacher_probabilities(args.teacher, images)
+        agree = (taught.argmax(1) == targets.argmax(1)).float().mean().item()
+        targets = (1 - args.teacher_weight) * targets + args.teacher_weight * taught
+        print(f"teacher {args.teacher}: agrees with the votes' majority on {agree:.4f} of "
+              f"the training faces ({time.time() - t0:.0f} s)", flush=True)
 
     model = resnet34(num_classes=8)
     if args.weights:

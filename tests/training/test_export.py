@@ -27,8 +27,21 @@ def test_export_round_trip_is_self_describing_and_matches_eager(tmp_path):
     net.eval()
     x = torch.randn(3, 3, 32, 32)
     with torch.no_grad():
-        eager = (net(x) + net(torch.flip(x, dims=[3]))) / 2
-        assert torch.allclose(model.module(x), eager, atol=5e-2)
+        assert torch.allclose(model.module(x), net(x), atol=5e-2)
+
+    def views(n: int):
+        return load_model(export.main(export.get_args_parser().parse_args([
+            "--checkpoint", str(run / "best.pth"), "--output", str(tmp_path / f"v{n}.pt"),
+            "--version", "test", "--views", str(n)]))).module
+
+    with torch.no_grad():
+        two, four = views(2), views(4)
+        assert torch.allclose(two(x), (net(x) + net(torch.flip(x, dims=[3]))) / 2, atol=5e-2)
+        # Four views: the two zoomed ones change the answer, and the mirrored pairs still
+        # make the face and its mirror image rate the same.
+        assert not torch.allclose(four(x), two(x), atol=1e-3)
+        assert torch.allclose(four(x), four(torch.flip(x, dims=[3])), atol=1e-4)
+        assert four(x).shape == (3, 8)
 
 
 def test_temperature_fit_recovers_a_known_scale():

@@ -33,5 +33,5 @@ def test_a_soup_of_two_runs_is_a_checkpoint_export_takes(tmp_path):
     assert not torch.allclose(made["weights"]["bn1.running_mean"], averaged)
     out = export.main(export.get_args_parser().parse_args([
         "--checkpoint", str(tmp_path / "soup.pth"), "--output", str(tmp_path / "m.pt"),
-        "--no-flip", "--version", "soup"]))
+        "--version", "soup"]))
     assert out.is_file()

@@ -1,0 +1,50 @@
+import torch
+
+from tests.training.conftest import make_ferplus
+from training.augment import resize_batch, view_batch
+from training.distill import teacher_probabilities
+from training.train import get_args_parser, main
+
+
+def faces(n: int = 4) -> torch.Tensor:
+    return torch.randint(0, 256, (n, 48, 48), generator=torch.Generator().manual_seed(0),
+                         dtype=torch.uint8)
+
+
+def test_the_plain_view_is_the_plain_resize():
+    x = faces()
+    assert torch.allclose(view_batch(x, 64), resize_batch(x, 64), atol=1e-5)
+
+
+def test_the_mirrored_view_is_the_mirror_image():
+    x = faces()
+    assert torch.allclose(view_batch(x, 64, mirror=True), view_batch(x.flip(-1), 64), atol=1e-5)
+
+
+def test_the_zoomed_view_leaves_out_the_edge():
+    x = torch.zeros(1, 48, 48, dtype=torch.uint8)
+    x[:, 0], x[:, -1], x[:, :, 0], x[:, :, -1] = 255, 255, 255, 255  # a white frame
+    plain, zoomed = view_batch(x, 64), view_batch(x, 64, zoom=1.1)
+    assert plain[..., 0, 0].item() == 1.0
+    assert zoomed[..., 0, 0].item() < 0.5
+
+
+def test_a_run_with_a_teacher(tmp_path, capsys):
+    data = make_ferplus(tmp_path / "ferplus", per_split=24)
+    common = ["--data", str(data), "--cache-dir", str(tmp_path / "cache"), "--input-size", "32",
+              "--batch-size", "8", "--epochs", "1", "--threads", "2"]
+    main(get_args_parser().parse_args(common + ["--output-dir", str(tmp_path / "a")]))
+    teacher = tmp_path / "a" / "best.pth"
+    images = faces(6)
+    probs = teacher_probabilities(str(teacher), images)
+    assert probs.shape == (6, 8)
+    assert torch.allclose(probs.sum(1), torch.ones(6))
+    # The views come in mirror pairs, so the teacher cannot tell a face from its mirror.
+    assert torch.allclose(probs, teacher_probabilities(str(teacher), images.flip(-1)), atol=1e-5)
+
+    main(get_args_parser().parse_args(common + ["--output-dir", str(tmp_path / "b"),
+                                                "--teacher", str(teacher),
+                                                "--weights", str(teacher)]))
+    assert "teacher" in capsys.readouterr().out
+    ckpt = torch.load(tmp_path / "b" / "checkpoint.pth", weights_only=False)
+    assert ckpt["args"]["teacher"] == str(teacher) and ckpt["args"]["teacher_weight"] == 0.5
