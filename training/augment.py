@@ -1,5 +1,7 @@
-"""Face augmentations applied to a whole batch at once (affine warp, flip, photometric
-jitter, erasing): on a 2-core CPU a per-image PIL pipeline would cost more than the model."""
+"""Faces as the network's input: resizing, normalisation, the fixed test-time views, and
+the training augmentations, applied to a whole batch at once (affine warp, flip,
+photometric jitter, erasing): on a 2-core CPU a per-image PIL pipeline would cost more than
+the model."""
 
 from __future__ import annotations
 
@@ -15,6 +17,11 @@ def resize_batch(images: torch.Tensor, size: int) -> torch.Tensor:
     if x.shape[-1] != size or x.shape[-2] != size:
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
     return x
+
+
+def normalize(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
+    # The network is torchvision's 3-channel ResNet; grey faces are repeated on all three.
+    return ((x - mean) / std).expand(-1, 3, -1, -1).contiguous(memory_format=torch.channels_last)
 
 
 # Test-time views as (zoom, mirrored); zoom > 1 keeps the centre 1/zoom of the face. Measured

@@ -4,16 +4,18 @@ A network's answers averaged over a few views of each face (the face, its mirror
 cropped 10% tighter) are more accurate than its answer on one view. Training a student on
 those averaged answers, blended with the human vote distributions, moves part of that gain
 into a single forward pass, so the API pays for one view, not four (Furlanello et al.,
-2018, "Born-Again Neural Networks"; Hinton et al., 2015).
+2018, "Born-Again Neural Networks"; Hinton et al., 2015). Measured here with the 64 px
+stage-2 network as its own teacher (runs/r34d, models/README.md): no gain over its start.
+The option stays for a stronger teacher, e.g. a face-pretrained network trained on a GPU.
 
-    python -m training.train --teacher runs/stage2-best.pth --weights runs/stage2-best.pth ...
+    python -m training.train --teacher runs/r34b/best.pth --weights runs/r34b/best.pth ...
 """
 
 from __future__ import annotations
 
 import torch
 
-from training.augment import VIEWS, view_batch
+from training.augment import VIEWS, normalize, view_batch
 from training.resnet import resnet34
 
 
@@ -21,8 +23,6 @@ from training.resnet import resnet34
 def view_logits(net: torch.nn.Module, images: torch.Tensor, size: int, mean: float, std: float,
                 views: tuple[tuple[float, bool], ...] = VIEWS, batch: int = 512) -> torch.Tensor:
     """Logits averaged over ``views`` for uint8 (N, H, W) faces."""
-    from training.train import normalize  # train imports this module
-
     net.eval()
     out = []
     for i in range(0, len(images), batch):

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from training.augment import resize_batch
+from training.augment import normalize, resize_batch
 from training.resnet import resnet34
-from training.train import evaluate, load_training_data, normalize
+from training.train import evaluate, load_training_data
 
 
 def average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

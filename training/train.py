@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from training.augment import augment_batch, resize_batch
+from training.augment import augment_batch, normalize, resize_batch
 from training.distill import teacher_probabilities
 from training.ferplus import majority_labels, read_split, soft_targets
 from training.resnet import resnet34
@@ -80,11 +80,6 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
             e.mul_(decay).add_(m.detach(), alpha=1 - decay)
         else:
             e.copy_(m)
-
-
-def normalize(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
-    # The network is torchvision's 3-channel ResNet; grey faces are repeated on all three.
-    return ((x - mean) / std).expand(-1, 3, -1, -1).contiguous(memory_format=torch.channels_last)
 
 
 def train_one_epoch(model, optimizer, images, targets, args, epoch, step, total_steps,
