@@ -5,15 +5,14 @@
 floor = the model file's FLOPs for one face / the fp32 GFLOP/s a matrix product reaches
 here at the same thread count: torch.mm, and the same product through oneDNN. FLOPs are
 counted twice, independently: forward hooks on an eager ResNet-34 holding the file's
-weights (Conv2d and Linear MACs x 2, times the number of passes the file makes: two with
-flip averaging), and PyTorch's FlopCounterMode on the loaded file itself.
+weights (Conv2d and Linear MACs x 2, times the test-time views the file says it averages),
+and PyTorch's FlopCounterMode on the loaded file itself.
 Not a test: figures for the README (machines are noisy).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 import torch
@@ -47,18 +46,15 @@ def hook_flops(net: nn.Module, x: torch.Tensor) -> int:
 
 
 def passes_in_file(path: Path) -> tuple[int, nn.Module | None]:
-    """How many times the file runs its network per input (flip averaging: 2), and an
+    """How many times the file runs its network per input (its test-time views), and an
     eager ResNet-34 with its weights when the file holds one (None otherwise)."""
     from training.resnet import resnet34
 
     script = torch.jit.load(str(path), map_location="cpu")
+    passes = load_model(path, fuse=False).info.views
     names = [n for n, _ in script.named_children()]
-    if names != ["net"]:        # the network itself, traced without a wrapper
-        inner, passes, prefix = script, 1, ""
-    else:
-        inner, prefix = script.net, "net."
-        calls = re.findall(r'prim::CallMethod\[name="forward\d*"\]\(%net', str(script.graph))
-        passes = len(calls)
+    # The network itself, traced as it is, or wrapped in the export's view average.
+    inner, prefix = (script, "") if names != ["net"] else (script.net, "net.")
     if getattr(inner, "original_name", "") != "ResNet":
         return passes, None
     eager = resnet34(num_classes=8)

@@ -37,7 +37,7 @@ Forward = Callable[[torch.Tensor], torch.Tensor]
 class Context:
     path: Path
     shipped: EmotionModel
-    eager: nn.Module          # fp32 eager network with the file's weights (and flip)
+    eager: nn.Module          # fp32 eager network with the file's weights (and views)
     example: torch.Tensor     # one preprocessed face
     calibration: torch.Tensor  # preprocessed training faces, for int8 calibration
     tmp: Path
@@ -218,13 +218,14 @@ def faces(model: EmotionModel, images: np.ndarray) -> torch.Tensor:
 
 
 def make_context(path: Path, data: Path | None, calibration: int, tmp: Path) -> Context:
-    from training.export import FlipAverage
+    from training.export import ViewAverage
 
     model = load_model(path)
     passes, net = passes_in_file(path)
     if net is None:
         raise SystemExit(f"{path} does not hold a ResNet-34: the options need its weights")
-    eager = (FlipAverage(net) if passes == 2 else net).eval()
+    size = model.info.input_size
+    eager = (ViewAverage(net, size, passes) if passes > 1 else net).eval()
     calib = faces(model, _faces(data, "FER2013Train", max(1, calibration)))
     return Context(path, model, eager, calib[:1].clone(), calib, tmp)
 

@@ -51,6 +51,8 @@ class ModelInfo:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     temperature: float
+    # Test-time views the file averages per face (each one a pass of the network).
+    views: int = 1
 
     @property
     def id(self) -> str:
@@ -65,13 +67,14 @@ class ModelInfo:
         return cls(name=m["name"], version=str(m["version"]), labels=labels,
                    input_size=int(m["input_size"]), grayscale=bool(m.get("grayscale", True)),
                    mean=tuple(m["mean"]), std=tuple(m["std"]),
-                   temperature=float(m.get("temperature", 1.0)))
+                   temperature=float(m.get("temperature", 1.0)), views=int(m.get("views", 1)))
 
     def to_json(self) -> str:
         return json.dumps({"name": self.name, "version": self.version,
                            "labels": list(self.labels), "input_size": self.input_size,
                            "grayscale": self.grayscale, "mean": list(self.mean),
-                           "std": list(self.std), "temperature": self.temperature})
+                           "std": list(self.std), "temperature": self.temperature,
+                           "views": self.views})
 
 
 class EmotionModel:

@@ -120,7 +120,8 @@ def main(args: argparse.Namespace) -> Path:
 
     version = args.version or dt.date.today().isoformat()
     info = ModelInfo(name=args.name, version=version, labels=LABELS, input_size=size,
-                     grayscale=True, mean=(mean,), std=(std,), temperature=temperature)
+                     grayscale=True, mean=(mean,), std=(std,), temperature=temperature,
+                     views=args.views)
     example = torch.randn(4, 3, size, size)
     with torch.no_grad():
         traced = torch.jit.trace(module, example)

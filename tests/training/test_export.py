@@ -42,6 +42,7 @@ def test_export_round_trip_is_self_describing_and_matches_eager(tmp_path):
         assert not torch.allclose(four(x), two(x), atol=1e-3)
         assert torch.allclose(four(x), four(torch.flip(x, dims=[3])), atol=1e-4)
         assert four(x).shape == (3, 8)
+    assert model.info.views == 1 and load_model(tmp_path / "v4.pt").info.views == 4
 
 
 def test_temperature_fit_recovers_a_known_scale():
