@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from benchmarks.common import machine, median_ms, webcam_frame
-from benchmarks.floor import passes_in_file
+from benchmarks.floor import eager_network
 from function.model import EmotionModel, default_model_path, load_model
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
@@ -221,11 +221,10 @@ def make_context(path: Path, data: Path | None, calibration: int, tmp: Path) -> 
     from training.export import ViewAverage
 
     model = load_model(path)
-    passes, net = passes_in_file(path)
+    net, views = eager_network(path), model.info.views
     if net is None:
         raise SystemExit(f"{path} does not hold a ResNet-34: the options need its weights")
-    size = model.info.input_size
-    eager = (ViewAverage(net, size, passes) if passes > 1 else net).eval()
+    eager = (ViewAverage(net, model.info.input_size, views) if views > 1 else net).eval()
     calib = faces(model, _faces(data, "FER2013Train", max(1, calibration)))
     return Context(path, model, eager, calib[:1].clone(), calib, tmp)
 
