@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from PIL import Image
+
 from function.detect import Box, FaceDetector
 from function.images import decode_image
 from function.limits import MAX_FACES
@@ -13,6 +15,21 @@ from function.model import EmotionModel
 # Crops should frame a face as FER+ does (what the model learnt). On FER2013Test faces the
 # Haar box is a median 0.95 of the FER crop's width, so boxes grow by 2.5% on each side.
 CROP_MARGIN = 0.025
+
+
+@dataclass(frozen=True)
+class Face:
+    box: Box            # in the pixels of the image searched
+    landmarks: dict | None
+    crop: Image.Image   # what the classifier rates
+
+
+def crop_faces(image: Image.Image, detector: FaceDetector) -> list[Face]:
+    """Every face the API would classify in ``image``, largest first, cropped as the API
+    crops it. Training crops whole-head pictures through this same function."""
+    boxes = detector.detect(image)[:MAX_FACES]
+    return [Face(b, None, image.crop(_corners(b.expanded(CROP_MARGIN, *image.size))))
+            for b in boxes]
 
 
 @dataclass
@@ -28,8 +45,8 @@ def analyse(data: bytes, detect: bool, model: EmotionModel, detector: FaceDetect
     image = decoded.image
     t1 = time.perf_counter()
     if detect:
-        boxes = detector.detect(image)[:MAX_FACES]
-        crops = [image.crop(_corners(b.expanded(CROP_MARGIN, *image.size))) for b in boxes]
+        found = crop_faces(image, detector)
+        boxes, crops = [f.box for f in found], [f.crop for f in found]
     else:
         boxes = [Box(0, 0, image.size[0], image.size[1])]
         crops = [image]
