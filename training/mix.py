@@ -13,10 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from function.model import LABELS
 from training.expressions import SETS, one_hot, read_set
 from training.ferplus import majority_labels, read_split, soft_targets
 
@@ -109,20 +107,3 @@ def draw_batch(sources: list[Source], mix: dict[str, float], batch: int,
         if k:
             out.append((s, torch.randint(len(s.images), (k,), generator=generator)))
     return out
-
-
-def per_set_metrics(probs: torch.Tensor, labels: torch.Tensor) -> dict:
-    """Accuracy, per-class recall of the classes present, their mean (UAR), and the share
-    of faces of other classes called Contempt."""
-    pred = probs.argmax(1)
-    recall = {}
-    for c, name in enumerate(LABELS):
-        mask = labels == c
-        if mask.any():
-            recall[name] = round((pred[mask] == c).float().mean().item(), 4)
-    contempt = LABELS.index("Contempt")
-    others = labels != contempt
-    false_contempt = (pred[others] == contempt).float().mean().item() if others.any() else 0.0
-    return {"n": len(labels), "accuracy": round((pred == labels).float().mean().item(), 4),
-            "uar": round(float(np.mean(list(recall.values()))), 4), "recall": recall,
-            "false_contempt": round(false_contempt, 4)}
