@@ -20,8 +20,8 @@ from torch import nn
 
 from function.model import LABELS, ModelInfo, load_model, save_model
 from training.augment import VIEWS, view_grid
-from training.metrics import expected_calibration_error
-from training.mix import load_valid, parse_mix
+from training.metrics import CONTEMPT, expected_calibration_error, metrics
+from training.mix import class_prior, load_sources, load_valid, parse_mix
 from training.resnet import resnet34
 from training.train import predict
 
@@ -64,6 +64,23 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return round(float(log_t.detach().exp()), 4)
 
 
+def contempt_offset(per_set: dict[str, tuple[torch.Tensor, torch.Tensor]], cap: float,
+                    step: float = 0.05, floor: float = -8.0) -> float:
+    """The Contempt logit offset nearest 0 (never above it) that calls at most ``cap`` of the
+    other faces of every set Contempt. Only one set teaches Contempt, so its logit is the
+    one a set's look can inflate; this bounds the cost of that on every other set."""
+    offset = 0.0
+    while offset > floor:
+        worst = max(metrics((lg + offset * F.one_hot(torch.tensor(CONTEMPT), lg.shape[1]))
+                            .softmax(1), lab)["false_contempt"] for lg, lab in per_set.values())
+        if worst <= cap:
+            break
+        offset -= step
+    print(f"Contempt logit offset {offset:+.2f}: at most {cap:.3f} of any valid split's other "
+          f"faces called Contempt")
+    return round(offset, 2)
+
+
 def git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -75,7 +92,7 @@ def git_commit() -> str:
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="Export a checkpoint to TorchScript")
     p.add_argument("--checkpoint", default="runs/r34/best.pth")
-    p.add_argument("--output", default="models/ferplus-resnet34.pt")
+    p.add_argument("--output", default="models/emotion-resnet34.pt")
     p.add_argument("--data", default=None, help="FER+ folder (default: the checkpoint's)")
     p.add_argument("--views", type=int, default=1, choices=range(1, len(VIEWS) + 1),
                    help="test-time views averaged inside the file: 1 plain, 2 with the "
@@ -83,6 +100,14 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibrate-on", default="ferplus", choices=("ferplus", "mix"),
                    help="valid faces the temperature is fitted on: FER2013Valid, or it and "
                         "the valid split of every other set the checkpoint trained on, pooled")
+    p.add_argument("--prior-shift", type=float, default=0.0,
+                   help="add this times log(class prior of the training mix) to the logits "
+                        "(in fc.bias): > 0 moves answers back towards the common classes, "
+                        "undoing part of training's logit adjustment")
+    p.add_argument("--false-contempt-cap", type=float, default=None,
+                   help="lower the Contempt logit (in fc.bias, so the file stays torchvision's "
+                        "resnet34) until at most this share of the other faces of every valid "
+                        "split is called Contempt")
     p.add_argument("--name", default="emotion-resnet34")
     p.add_argument("--version", default=None, help="default: today's date")
     return p
@@ -98,21 +123,35 @@ def main(args: argparse.Namespace) -> Path:
     module = ViewAverage(net, size, args.views).eval() if args.views > 1 else net
 
     data = Path(args.data or targs["data"])
-    names = ["ferplus"]
-    if args.calibrate_on == "mix":
-        names += [n for n in parse_mix(targs.get("mix", "ferplus=1")) if n != "ferplus"]
+    names = ["ferplus", *(n for n in parse_mix(targs.get("mix", "ferplus=1")) if n != "ferplus")]
     valid = load_valid(names, data, targs.get("sets_root", "../shared/data"), size,
                        targs.get("cache_dir", ".cache/ferplus"))
+    if args.prior_shift:
+        mix = parse_mix(targs["mix"])
+        sources = load_sources(mix, data, targs.get("sets_root", "../shared/data"), size,
+                               targs.get("cache_dir", ".cache/ferplus"), targs["smoothing"])
+        shift = args.prior_shift * class_prior(sources, mix).log()
+        with torch.no_grad():
+            net.fc.bias += shift
+        print("prior shift " + ", ".join(f"{n} {v:+.2f}" for n, v in
+                                         zip(LABELS, shift.tolist(), strict=True)))
     per_set = {v.name: (predict(module, v.images, size, mean, std), v.labels) for v in valid}
-    logits = torch.cat([lg for lg, _ in per_set.values()])
-    labels = torch.cat([lab for _, lab in per_set.values()])
+    if args.false_contempt_cap is not None:
+        offset = contempt_offset(per_set, args.false_contempt_cap)
+        with torch.no_grad():
+            net.fc.bias[CONTEMPT] += offset
+        per_set = {k: (lg + offset * F.one_hot(torch.tensor(CONTEMPT), len(LABELS)), lab)
+                   for k, (lg, lab) in per_set.items()}
+    fitted_on = names if args.calibrate_on == "mix" else ["ferplus"]
+    logits = torch.cat([per_set[n][0] for n in fitted_on])
+    labels = torch.cat([per_set[n][1] for n in fitted_on])
     temperature = fit_temperature(logits, labels)
     for name, (lg, lab) in per_set.items():
-        acc = (lg.argmax(1) == lab).float().mean().item()
-        ece_before = expected_calibration_error(lg.softmax(1), lab)
+        m = metrics(lg.softmax(1), lab)
         ece_after = expected_calibration_error((lg / temperature).softmax(1), lab)
-        print(f"{name} valid: accuracy {acc:.4f}; ECE {ece_before:.4f} -> {ece_after:.4f} "
-              f"with temperature {temperature} (fitted on {', '.join(per_set)})")
+        print(f"{name} valid: accuracy {m['accuracy']:.4f}, UAR {m['uar']:.4f}, called "
+              f"Contempt {m['false_contempt']:.4f}; ECE {m['ece']:.4f} -> {ece_after:.4f} "
+              f"with temperature {temperature} (fitted on {', '.join(fitted_on)})")
 
     version = args.version or dt.date.today().isoformat()
     info = ModelInfo(name=args.name, version=version, labels=LABELS, input_size=size,

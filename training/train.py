@@ -82,6 +82,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--logit-adjust", type=float, default=0.0,
                    help="tau of the logit-adjusted loss (Menon et al., 2021): trains "
                         "logits + tau*log(prior), so the plain logits aim at per-class recall")
+    p.add_argument("--freeze", default="",
+                   help="comma-separated top-level modules to keep fixed (e.g. "
+                        "conv1,bn1,layer1,layer2: cheaper steps when fine-tuning)")
     p.add_argument("--degrade", action="store_true",
                    help="webcam augmentations: low resolution, JPEG, light, covered mouth")
     return p
@@ -262,8 +265,14 @@ def main(args) -> dict:
         # The input statistics belong to the weights: keep them.
         print(f"weights from {args.weights} ({what}); mean {mean} std {std}", flush=True)
     model = model.to(args.device).to(memory_format=torch.channels_last)
+    for name in filter(None, args.freeze.split(",")):
+        if not hasattr(model, name):
+            raise SystemExit(f"--freeze: no module {name!r}; valid: "
+                             f"{', '.join(n for n, _ in model.named_children())}")
+        getattr(model, name).requires_grad_(False)
     ema = copy.deepcopy(model) if args.ema_decay else None
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=args.lr, momentum=args.momentum,
                                 weight_decay=args.weight_decay, nesterov=True)
     total_steps = steps_per_epoch(sources, args) * args.epochs
     warmup_steps = int(args.warmup_epochs * steps_per_epoch(sources, args))

@@ -55,3 +55,19 @@ def test_temperature_fit_recovers_a_known_scale():
     ece_raw = expected_calibration_error((true * 3).softmax(1), labels)
     ece_fit = expected_calibration_error((true * 3 / t).softmax(1), labels)
     assert ece_fit < ece_raw
+
+
+def test_contempt_offset_is_the_smallest_cut_that_meets_the_cap():
+    from training.export import contempt_offset
+
+    labels = torch.zeros(100, dtype=torch.long)             # 100 neutral faces
+    logits = torch.zeros(100, 8)
+    logits[:, 0] = 1.0
+    logits[:20, 7] = torch.linspace(1.05, 2.0, 20)          # 20 of them called Contempt
+    offset = contempt_offset({"s": (logits, labels)}, cap=0.05)
+    assert offset < 0
+    called = ((logits + offset * torch.eye(8)[7]).argmax(1) == 7).float().mean()
+    assert called <= 0.05
+    # One step less would not have met the cap: the cut is no deeper than it must be.
+    assert ((logits + (offset + 0.05) * torch.eye(8)[7]).argmax(1) == 7).float().mean() > 0.05
+    assert contempt_offset({"s": (logits, labels)}, cap=0.5) == 0.0
