@@ -1,0 +1,165 @@
+// Where frames come from: the camera, or a video file played in place of it. A file is
+// played from memory through an object URL: it never leaves the browser, only face crops
+// go to the API, as with the camera.
+
+import { clearMessage, showMessage } from './messages.js';
+
+const CONSTRAINTS = {
+  audio: false,
+  video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: 'user' },
+};
+
+export function describeCameraError(error) {
+  switch (error.name) {
+    case 'NotAllowedError':
+    case 'PermissionDeniedError':
+    case 'SecurityError':
+      return 'Camera access was denied. Allow the camera for this site (the camera icon ' +
+        'in the address bar, or the browser\'s site settings), then press Try again.';
+    case 'NotFoundError':
+    case 'DevicesNotFoundError':
+    case 'OverconstrainedError':
+      return 'No camera was found. Connect a camera (or switch it on in your system ' +
+        'settings), then press Try again.';
+    case 'NotReadableError':
+    case 'TrackStartError':
+    case 'AbortError':
+      return 'The camera is in use by another app or browser tab (or the system blocked ' +
+        'it). Close the other app, then press Try again.';
+    default:
+      return `The camera could not start (${error.name}: ${error.message}). ` +
+        'Press Try again, or reload the page.';
+  }
+}
+
+/**
+ * One source at a time on `video`. `hooks`: stage(kind, hint) to show the state,
+ * started(kind) once frames flow, stopped(kind), ended() at the end of a file.
+ */
+export class Source {
+  constructor(video, hooks) {
+    this.video = video;
+    this.hooks = hooks;
+    this.kind = null; // 'camera' | 'file' while running
+    this.starting = false; // waiting for getUserMedia (a permission prompt may be open)
+    this.stream = null;
+    this.fileUrl = null;
+    this.startedAt = 0;
+    this.handleEnded = () => this.ended();
+    video.addEventListener('ended', this.handleEnded);
+  }
+
+  get running() {
+    return this.kind !== null;
+  }
+
+  /** Seconds into the session of the frame on screen: the file's own clock for a file. */
+  time(now) {
+    return this.kind === 'file' ? this.video.currentTime : (now - this.startedAt) / 1000;
+  }
+
+  async startCamera() {
+    if (this.starting) return;
+    this.stop();
+    clearMessage('camera');
+    if (!window.isSecureContext) {
+      const https = new URL(window.location.href);
+      https.protocol = 'https:';
+      showMessage('camera', 'This page is not served over HTTPS, so the browser will not ' +
+        'let it use the camera.', { link: { href: https.href, label: 'Open the HTTPS page' } });
+      this.hooks.stage('error', 'The camera needs HTTPS.');
+      return;
+    }
+    if (!navigator.mediaDevices?.getUserMedia) {
+      showMessage('camera', 'This browser cannot give web pages a camera. Try a current ' +
+        'Chrome, Edge, Firefox or Safari.');
+      this.hooks.stage('error', 'No camera support in this browser.');
+      return;
+    }
+    this.hooks.stage('starting', 'Starting the camera…');
+    this.starting = true;
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia(CONSTRAINTS);
+    } catch (error) {
+      this.cameraFailed(error);
+      return;
+    } finally {
+      this.starting = false;
+    }
+    this.stream = stream;
+    stream.getVideoTracks()[0]?.addEventListener('ended', () => this.trackEnded());
+    this.video.loop = false;
+    this.video.srcObject = stream;
+    await this.play('camera');
+  }
+
+  async startFile(file) {
+    this.stop();
+    clearMessage('camera');
+    clearMessage('file');
+    this.fileUrl = URL.createObjectURL(file);
+    this.video.srcObject = null;
+    this.video.loop = false;
+    this.video.src = this.fileUrl;
+    this.hooks.stage('starting', `Opening ${file.name}…`);
+    await this.play('file', file.name);
+  }
+
+  async play(kind, name = '') {
+    try {
+      await this.video.play();
+    } catch (error) {
+      // Autoplay of a muted inline video is allowed everywhere; this is a real failure.
+      this.stop();
+      if (kind === 'camera') {
+        this.cameraFailed(error);
+      } else {
+        showMessage('file', `This browser cannot play ${name || 'that file'} ` +
+          `(${error.message || error.name}). Try a WebM or MP4 video.`);
+        this.hooks.stage('error', 'The video could not be played.');
+      }
+      return;
+    }
+    this.kind = kind;
+    this.startedAt = performance.now();
+    this.hooks.started(kind);
+  }
+
+  stop() {
+    const kind = this.kind;
+    this.kind = null;
+    this.stream?.getTracks().forEach((track) => track.stop());
+    this.stream = null;
+    this.video.pause();
+    this.video.srcObject = null;
+    if (this.fileUrl) {
+      this.video.removeAttribute('src');
+      this.video.load();
+      URL.revokeObjectURL(this.fileUrl);
+      this.fileUrl = null;
+    }
+    if (kind) this.hooks.stopped(kind);
+  }
+
+  ended() {
+    if (this.kind !== 'file') return;
+    this.kind = null;
+    this.hooks.stopped('file');
+    this.hooks.ended();
+  }
+
+  cameraFailed(error) {
+    console.error('getUserMedia error:', error);
+    showMessage('camera', describeCameraError(error),
+      { action: { label: 'Try again', handler: () => this.startCamera() } });
+    this.hooks.stage('error', 'Camera unavailable: see the message above.');
+  }
+
+  trackEnded() {
+    this.stop();
+    showMessage('camera', 'The camera stopped: it was unplugged, switched off, or taken by ' +
+      'another app. Press Try again to restart it.',
+    { action: { label: 'Try again', handler: () => this.startCamera() } });
+  }
+}
