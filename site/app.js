@@ -4,106 +4,59 @@
 // record. If the in-browser detector can't run, whole downscaled frames go to the API and
 // the server finds the faces. This file wires the modules together and runs the loop.
 
-import { ApiError, getHealth } from './api.js';
 import { loadDetector } from './detector.js';
 import { SMOOTHING_SECONDS } from './emotions.js';
 import { clearMessage, showMessage } from './messages.js';
 import {
-  createBars, createLegend, renderBoxes, renderMain, renderOthers,
+  createBars, createLegend, renderBoxes, renderMain, renderOthers, renderStats, showDetails,
 } from './render.js';
-import { rate, reportUnreachable, Requests, tick } from './requests.js';
+import { Requests, showModel, tick } from './requests.js';
 import { renderSummary, SessionRecord } from './session.js';
 import { Source } from './source.js';
 import { Timeline } from './timeline.js';
 import { applyPredictions, MAX_FACES, Tracker } from './tracking.js';
-
-const NO_FACE_AFTER_MS = 1500;
 
 const $ = (id) => document.getElementById(id);
 const video = $('video');
 const stage = $('stage');
 const details = $('details');
 const timelineCanvas = $('timeline');
-const cameraButton = $('camera-button');
-
-// Two frame buffers: the newest frame is detected in one while crops for the API are cut
-// from the other, which still holds the frame the current boxes came from.
-const frames = [0, 1].map(() => document.createElement('canvas'));
-let detected = frames[0];
 
 const timeline = new Timeline(timelineCanvas);
 const mainBars = createBars($('bars'));
 const tracker = new Tracker();
 const record = new SessionRecord();
 const requests = new Requests({ answered: handleAnswered, free: sendNext });
-const source = new Source(video, {
-  stage: setStage, started: handleStarted, stopped: handleStopped, ended: handleEnded,
-});
+const source = new Source(video, { started: handleStarted, stopped: handleStopped });
 
 const state = {
   loop: 0, // bumped on every start and stop, so a loop from an old source ends itself
   detector: null,
   detectorStatus: 'loading', // 'loading' | 'ready' | 'failed'
-  lastFaceAt: 0,
-  detectedOnce: false,
-  serverSawNoFace: false,
   frameTimes: [],
   lastStatsAt: 0,
   lastTimelineAt: 0,
   lastSummaryAt: 0,
 };
 
-function setStage(kind, hint) {
-  stage.dataset.state = kind;
-  $('stage-hint').textContent = hint;
-  $('stage-hint').hidden = !hint;
-  cameraButton.disabled = kind === 'starting';
-}
-
-function handleStarted(kind) {
+function handleStarted() {
   state.loop++;
   requests.reset();
   tracker.clear();
   timeline.add(performance.now(), null);
-  record.clear(kind === 'camera' ? 'camera' : $('file-input').files[0]?.name ?? 'file');
+  record.clear(source.name);
   renderSession();
-  state.lastFaceAt = performance.now();
-  state.detectedOnce = false;
-  state.serverSawNoFace = false;
-  cameraButton.textContent = kind === 'camera' ? 'Stop camera' : 'Use the camera';
-  video.setAttribute('aria-label', kind === 'camera' ? 'Your camera' : 'The video file');
-  // A recording is shown as it was filmed; a camera as a mirror, unless told otherwise.
-  $('mirror').checked = kind === 'camera';
   handleMirrorChange();
-  setStage('running', '');
   frameLoop(state.loop);
 }
 
-function handleStopped(kind) {
+function handleStopped() {
   state.loop++;
   tracker.clear();
   timeline.add(performance.now(), null);
   clearMessage('face');
-  cameraButton.textContent = kind === 'camera' ? 'Start camera' : 'Use the camera';
-  setStage('stopped', kind === 'camera' ? 'Camera stopped.' : 'The video has ended.');
   renderSession();
   render(performance.now());
-}
-
-function handleEnded() {
-  showMessage('file', 'The video has ended: its summary is under "This session", ready to ' +
-    'download.', { level: 'info' });
-  $('summary').scrollIntoView?.({ block: 'nearest' });
-}
-
-function handleCameraButton() {
-  if (source.kind === 'camera') source.stop();
-  else source.startCamera();
-}
-
-function handleFileChange() {
-  const file = $('file-input').files[0];
-  if (file) source.startFile(file);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -124,7 +77,7 @@ async function frameLoop(loop) {
     const now = performance.now();
     try {
       if (video.videoWidth && state.detectorStatus !== 'loading') {
-        const frame = snapshot();
+        const frame = tracker.snapshot(video, source.time(now));
         if (state.detector) await detectFrame(frame, now, loop);
         else if (requests.canSend(now)) requests.sendFrame(frame, handleServerFaces);
       }
@@ -138,31 +91,15 @@ async function frameLoop(loop) {
   }
 }
 
-function snapshot() {
-  const frame = frames[0] === detected ? frames[1] : frames[0];
-  if (frame.width !== video.videoWidth || frame.height !== video.videoHeight) {
-    frame.width = video.videoWidth;
-    frame.height = video.videoHeight;
-    stage.style.aspectRatio = `${video.videoWidth} / ${video.videoHeight}`;
-  }
-  frame.getContext('2d').drawImage(video, 0, 0);
-  frame.time = source.time(performance.now());
-  return frame;
-}
-
 async function detectFrame(frame, now, loop) {
-  let tracks;
   try {
-    tracks = await tracker.detect(state.detector, await createImageBitmap(frame), now);
+    await tracker.detect(state.detector, frame, now);
   } catch (error) {
     useServerDetection(`it stopped: ${error.message || error}`);
     return;
   }
   if (loop !== state.loop) return;
-  detected = frame;
-  state.detectedOnce = true;
   tick(state.frameTimes, now);
-  if (tracks.length) state.lastFaceAt = now;
   sendNext();
 }
 
@@ -175,6 +112,7 @@ function sendNext() {
   if (!ready.length) return;
   const track = ready.reduce((a, b) => (b.sentAt < a.sentAt ? b : a));
   const { id } = track;
+  const { detected } = tracker;
   const time = detected.time;
   requests.sendCrop(detected, track, now, (body, at) => {
     const answered = tracker.find(id);
@@ -188,9 +126,7 @@ function handleServerFaces(body, at) {
   const time = source.time(at);
   const tracks = tracker.replace(faces.map((f) => f.box), at);
   tracks.forEach((track, i) => recordAnswer(track, faces[i].predictions, at, time));
-  state.serverSawNoFace = faces.length === 0;
-  if (faces.length) state.lastFaceAt = at;
-  else timeline.add(at, null);
+  if (!faces.length) timeline.add(at, null);
   tick(state.frameTimes, at);
 }
 
@@ -202,7 +138,7 @@ function recordAnswer(track, raw, at, time) {
 
 function handleAnswered(body) {
   record.model = body.model ?? record.model;
-  if (details.open) $('raw-json').textContent = JSON.stringify(body, null, 2);
+  showDetails(details, body);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -231,10 +167,7 @@ function useServerDetection(reason) {
 }
 
 function updateNoFace(now) {
-  const noFace = state.detector
-    ? state.detectedOnce && !tracker.tracks.length && now - state.lastFaceAt > NO_FACE_AFTER_MS
-    : state.serverSawNoFace && !tracker.tracks.length;
-  if (source.running && noFace) {
+  if (source.running && tracker.noFace(now, !state.detector)) {
     showMessage('face', 'No face in view. Face the camera in good light; from far away, ' +
       'move a little closer.', { level: 'info' });
   } else {
@@ -247,14 +180,14 @@ function updateNoFace(now) {
 
 function render(now) {
   const main = source.running ? tracker.main() : null;
-  const frame = { width: video.videoWidth || detected.width,
-    height: video.videoHeight || detected.height, mirrored: $('mirror').checked };
+  const frame = { width: video.videoWidth || tracker.detected.width,
+    height: video.videoHeight || tracker.detected.height, mirrored: $('mirror').checked };
   renderBoxes($('overlay'), tracker.tracks, main, frame);
   renderMain(main, mainBars, source.running ? 'Waiting for a face…' : 'No video playing.');
   renderOthers(tracker.tracks, main);
   if (now - state.lastStatsAt > 250) {
     state.lastStatsAt = now;
-    renderStats(now);
+    renderStats(now, requests, state.frameTimes, timeline);
   }
   if (now - state.lastTimelineAt > 100) {
     state.lastTimelineAt = now;
@@ -264,30 +197,9 @@ function render(now) {
   if (now - state.lastSummaryAt > 1000) renderSession();
 }
 
-function renderStats(now) {
-  const { latencyMs, serverMs } = requests;
-  $('latency').textContent = latencyMs === null ? '–' : `${Math.round(latencyMs)} ms` +
-    (serverMs === null ? '' : ` (server ${Math.round(serverMs)} ms)`);
-  const answers = rate(requests.answerTimes, now);
-  $('answer-rate').textContent = answers === null ? '–' : `${answers.toFixed(1)} per second`;
-  const fps = rate(state.frameTimes, now);
-  $('detect-rate').textContent = fps === null ? '–' : `${fps.toFixed(1)} fps`;
-  $('timeline-summary').textContent = timeline.summary(now);
-}
-
 function renderSession() {
   state.lastSummaryAt = performance.now();
-  renderSummary($('summary'), record.summary());
-  $('summary-empty').hidden = !record.empty;
-  $('download-csv').disabled = record.empty;
-  $('download-json').disabled = record.empty;
-}
-
-function handleDetailsToggle() {
-  details.querySelector('summary').textContent = details.open ? 'Hide details' : 'Show details';
-  if (details.open && requests.lastAnswer) {
-    $('raw-json').textContent = JSON.stringify(requests.lastAnswer, null, 2);
-  }
+  renderSummary(record);
 }
 
 function handleMirrorChange() {
@@ -295,25 +207,12 @@ function handleMirrorChange() {
   render(performance.now());
 }
 
-async function showModel() {
-  try {
-    const { body } = await getHealth();
-    $('model-info').textContent = `Model: ${body.model}. Predictions are smoothed over ` +
-      `~${SMOOTHING_SECONDS} s.`;
-  } catch (error) {
-    // An API that is down now is reported when the first face goes out; say it early too.
-    if (error instanceof ApiError && !requests.lastAnswer) reportUnreachable(error);
-  }
-}
-
-cameraButton.addEventListener('click', handleCameraButton);
-$('file-input').addEventListener('change', handleFileChange);
 $('mirror').addEventListener('change', handleMirrorChange);
 $('download-csv').addEventListener('click', () => record.download('csv'));
 $('download-json').addEventListener('click', () => record.download('json'));
-details.addEventListener('toggle', handleDetailsToggle);
+details.addEventListener('toggle', () => showDetails(details, requests.lastAnswer));
 createLegend();
 handleMirrorChange();
 startDetector();
-showModel();
+showModel(SMOOTHING_SECONDS, () => requests.lastAnswer !== null);
 source.startCamera();

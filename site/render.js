@@ -2,6 +2,7 @@
 // and bars, a card per other face, and the figures under the video.
 
 import { COLORS, EMOJI, LABELS, topLabel } from './emotions.js';
+import { rate } from './requests.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -156,4 +157,22 @@ export function createLegend() {
     item.append(swatch, label);
     legend.append(item);
   }
+}
+
+/** Latency, answers and detection rates under the video; the timeline's text summary. */
+export function renderStats(now, requests, frameTimes, timeline) {
+  const { latencyMs, serverMs } = requests;
+  $('latency').textContent = latencyMs === null ? '–' : `${Math.round(latencyMs)} ms` +
+    (serverMs === null ? '' : ` (server ${Math.round(serverMs)} ms)`);
+  const answers = rate(requests.answerTimes, now);
+  $('answer-rate').textContent = answers === null ? '–' : `${answers.toFixed(1)} per second`;
+  const fps = rate(frameTimes, now);
+  $('detect-rate').textContent = fps === null ? '–' : `${fps.toFixed(1)} fps`;
+  $('timeline-summary').textContent = timeline.summary(now);
+}
+
+/** "Show details": the API's last answer as sent, while the details are open. */
+export function showDetails(details, answer) {
+  details.querySelector('summary').textContent = details.open ? 'Hide details' : 'Show details';
+  if (details.open && answer) $('raw-json').textContent = JSON.stringify(answer, null, 2);
 }

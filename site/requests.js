@@ -3,7 +3,7 @@
 // the rate follows the network and nothing queues up. Crops go as JPEG bytes, encoded off
 // the main thread (canvas.toBlob), with failures turned into messages and retries.
 
-import { ApiError, apiLocation, postFace, REQUEST_TIMEOUT_MS } from './api.js';
+import { ApiError, apiLocation, getHealth, postFace, REQUEST_TIMEOUT_MS } from './api.js';
 import { expandBox } from './emotions.js';
 import { clearMessage, showMessage } from './messages.js';
 
@@ -55,9 +55,17 @@ function describeApiError(error) {
   }
 }
 
-export function reportUnreachable(error) {
-  if (error instanceof ApiError && error.kind === 'unreachable') {
-    showMessage('api', describeApiError(error));
+/** The model's name under the page; an API that is down is said at once, before the
+ * first face goes out (unless an answer came back meanwhile). */
+export async function showModel(smoothingSeconds, answeredYet) {
+  try {
+    const { body } = await getHealth();
+    document.getElementById('model-info').textContent = `Model: ${body.model}. ` +
+      `Predictions are smoothed over ~${smoothingSeconds} s.`;
+  } catch (error) {
+    if (error instanceof ApiError && error.kind === 'unreachable' && !answeredYet()) {
+      showMessage('api', describeApiError(error));
+    }
   }
 }
 

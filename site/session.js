@@ -84,9 +84,14 @@ export class SessionRecord {
   }
 }
 
-/** One row per face: a stacked bar of its time per emotion, and the shares as text. */
-export function renderSummary(list, summary) {
-  const rows = summary.map(({ face, seconds, share }) => {
+/** One row per face: a stacked bar of its time per emotion, and the shares as text; the
+ * downloads are offered once there is something to download. */
+export function renderSummary(record) {
+  const $ = (id) => document.getElementById(id);
+  $('summary-empty').hidden = !record.empty;
+  $('download-csv').disabled = record.empty;
+  $('download-json').disabled = record.empty;
+  const rows = record.summary().map(({ face, seconds, share }) => {
     const item = document.createElement('li');
     item.className = 'summary-face';
     item.dataset.face = String(face);
@@ -111,5 +116,5 @@ export function renderSummary(list, summary) {
     item.append(title, bar, text);
     return item;
   });
-  list.replaceChildren(...rows);
+  $('summary').replaceChildren(...rows);
 }

@@ -32,21 +32,46 @@ export function describeCameraError(error) {
   }
 }
 
+const $ = (id) => document.getElementById(id);
+
 /**
- * One source at a time on `video`. `hooks`: stage(kind, hint) to show the state,
- * started(kind) once frames flow, stopped(kind), ended() at the end of a file.
+ * One source at a time on `video`, with its controls (the camera button, the file input)
+ * and the stage's state. `hooks`: started() once frames flow, stopped() when they end.
  */
 export class Source {
   constructor(video, hooks) {
     this.video = video;
     this.hooks = hooks;
+    this.name = '';
     this.kind = null; // 'camera' | 'file' while running
     this.starting = false; // waiting for getUserMedia (a permission prompt may be open)
     this.stream = null;
     this.fileUrl = null;
     this.startedAt = 0;
-    this.handleEnded = () => this.ended();
-    video.addEventListener('ended', this.handleEnded);
+    video.addEventListener('ended', () => this.ended());
+    $('camera-button').addEventListener('click', () => this.handleCameraButton());
+    $('file-input').addEventListener('change', () => this.handleFileChange());
+  }
+
+  handleCameraButton() {
+    if (this.kind === 'camera') this.stop();
+    else this.startCamera();
+  }
+
+  handleFileChange() {
+    const file = $('file-input').files[0];
+    if (file) this.startFile(file);
+  }
+
+  stage(kind, hint) {
+    const stage = $('stage');
+    stage.dataset.state = kind;
+    $('stage-hint').textContent = hint;
+    $('stage-hint').hidden = !hint;
+    $('camera-button').disabled = kind === 'starting';
+    if (kind === 'running') {
+      stage.style.aspectRatio = `${this.video.videoWidth} / ${this.video.videoHeight}`;
+    }
   }
 
   get running() {
@@ -67,16 +92,16 @@ export class Source {
       https.protocol = 'https:';
       showMessage('camera', 'This page is not served over HTTPS, so the browser will not ' +
         'let it use the camera.', { link: { href: https.href, label: 'Open the HTTPS page' } });
-      this.hooks.stage('error', 'The camera needs HTTPS.');
+      this.stage('error', 'The camera needs HTTPS.');
       return;
     }
     if (!navigator.mediaDevices?.getUserMedia) {
       showMessage('camera', 'This browser cannot give web pages a camera. Try a current ' +
         'Chrome, Edge, Firefox or Safari.');
-      this.hooks.stage('error', 'No camera support in this browser.');
+      this.stage('error', 'No camera support in this browser.');
       return;
     }
-    this.hooks.stage('starting', 'Starting the camera…');
+    this.stage('starting', 'Starting the camera…');
     this.starting = true;
     let stream;
     try {
@@ -102,7 +127,7 @@ export class Source {
     this.video.srcObject = null;
     this.video.loop = false;
     this.video.src = this.fileUrl;
-    this.hooks.stage('starting', `Opening ${file.name}…`);
+    this.stage('starting', `Opening ${file.name}…`);
     await this.play('file', file.name);
   }
 
@@ -117,13 +142,19 @@ export class Source {
       } else {
         showMessage('file', `This browser cannot play ${name || 'that file'} ` +
           `(${error.message || error.name}). Try a WebM or MP4 video.`);
-        this.hooks.stage('error', 'The video could not be played.');
+        this.stage('error', 'The video could not be played.');
       }
       return;
     }
     this.kind = kind;
+    this.name = kind === 'camera' ? 'camera' : name;
     this.startedAt = performance.now();
-    this.hooks.started(kind);
+    $('camera-button').textContent = kind === 'camera' ? 'Stop camera' : 'Use the camera';
+    this.video.setAttribute('aria-label', kind === 'camera' ? 'Your camera' : 'The video file');
+    // A recording is shown as it was filmed; a camera as a mirror, unless told otherwise.
+    $('mirror').checked = kind === 'camera';
+    this.stage('running', '');
+    this.hooks.started();
   }
 
   stop() {
@@ -139,21 +170,29 @@ export class Source {
       URL.revokeObjectURL(this.fileUrl);
       this.fileUrl = null;
     }
-    if (kind) this.hooks.stopped(kind);
+    if (!kind) return;
+    $('camera-button').textContent = kind === 'file' ? 'Use the camera' : 'Start camera';
+    this.stage('stopped', kind === 'file' ? 'Video closed.' : 'Camera stopped.');
+    this.hooks.stopped();
   }
 
   ended() {
     if (this.kind !== 'file') return;
     this.kind = null;
-    this.hooks.stopped('file');
-    this.hooks.ended();
+    $('camera-button').textContent = 'Use the camera';
+    this.stage('stopped', 'The video has ended.');
+    this.hooks.stopped();
+    showMessage('file', 'The video has ended: its summary is under "This session", ready ' +
+      'to download.', { level: 'info' });
+    $('summary').scrollIntoView?.({ block: 'nearest' });
   }
 
   cameraFailed(error) {
     console.error('getUserMedia error:', error);
     showMessage('camera', describeCameraError(error),
       { action: { label: 'Try again', handler: () => this.startCamera() } });
-    this.hooks.stage('error', 'Camera unavailable: see the message above.');
+    this.stage('error', 'Camera unavailable: see the message above.');
+    $('camera-button').textContent = 'Start camera';
   }
 
   trackEnded() {

@@ -12,31 +12,50 @@ const REGION_SCALE = 2.5;
 const SCAN_EVERY_MS = 1000;
 const TRACK_TTL_MS = 500; // a face the detector misses for this long has left
 const SERVER_TRACK_TTL_MS = 3000; // boxes from the server live until its next answer
+const NO_FACE_AFTER_MS = 1500;
 export const MAX_FACES = 6;
 
 export class Tracker {
   constructor() {
-    this.tracks = [];
     this.nextId = 1;
-    this.mainId = null;
-    this.lastScanAt = -Infinity;
-    this.lost = false;
+    this.clear();
     this.frames = 0; // frames detected, so a crop knows which frame its box came from
+    // Two frame buffers: the newest frame is detected in one while crops for the API are
+    // cut from the other, which still holds the frame the current boxes came from.
+    this.buffers = [0, 1].map(() => document.createElement('canvas'));
+    this.detected = this.buffers[0];
+  }
+
+  /** The video's current frame, copied into the buffer not holding the detected frame;
+   * `time` (seconds into the session) goes with it into the record. */
+  snapshot(video, time) {
+    const frame = this.buffers[0] === this.detected ? this.buffers[1] : this.buffers[0];
+    if (frame.width !== video.videoWidth || frame.height !== video.videoHeight) {
+      frame.width = video.videoWidth;
+      frame.height = video.videoHeight;
+    }
+    frame.getContext('2d').drawImage(video, 0, 0);
+    frame.time = time;
+    return frame;
   }
 
   clear() {
+    this.lastFaceAt = performance.now();
+    this.detectedOnce = false;
+    this.serverSawNoFace = false;
     this.tracks = [];
     this.mainId = null;
     this.lost = false;
     this.lastScanAt = -Infinity;
   }
 
-  /** Runs the detector on one frame (an ImageBitmap it takes over); returns its tracks. */
+  /** Runs the detector on a snapshot; returns the tracks seen in it. */
   async detect(detector, frame, now) {
     const regions = this.tracks.map((t) => regionAround(t));
     const scanWhole = !this.tracks.length || this.lost || now - this.lastScanAt > SCAN_EVERY_MS;
     if (scanWhole) this.lastScanAt = now;
-    const boxes = await detector.detect(frame, regions, scanWhole);
+    const boxes = await detector.detect(await createImageBitmap(frame), regions, scanWhole);
+    this.detected = frame;
     this.frames++;
     const seen = [];
     // A region's box is its track's face; boxes from the whole frame are matched by overlap.
@@ -49,15 +68,19 @@ export class Tracker {
     const fresh = boxes.filter((b) => b.region === null).slice(0, MAX_FACES - seen.length);
     const match = matchBoxes(rest, fresh);
     fresh.forEach((box, i) => seen.push(this.place(match[i] >= 0 ? rest[match[i]] : null, box, now)));
+    this.detectedOnce = true;
+    if (seen.length) this.lastFaceAt = now;
     return seen;
   }
 
   /** Boxes the server found in a whole frame: a face it did not find has gone. */
   replace(boxes, now) {
+    this.frames++;
     const match = matchBoxes(this.tracks, boxes);
     const tracks = boxes.map((box, i) => this.place(match[i] >= 0 ? this.tracks[match[i]] : null,
       box, now));
     this.tracks = tracks;
+    this.serverSawNoFace = !tracks.length;
     return tracks;
   }
 
@@ -78,6 +101,13 @@ export class Tracker {
     const before = this.tracks.length;
     this.tracks = this.tracks.filter((t) => now - t.seenAt <= ttl);
     return before > 0 && this.tracks.length === 0;
+  }
+
+  /** True when the page should say no face is in view (not merely between detections). */
+  noFace(now, serverMode) {
+    if (this.tracks.length) return false;
+    return serverMode ? this.serverSawNoFace
+      : this.detectedOnce && now - this.lastFaceAt > NO_FACE_AFTER_MS;
   }
 
   /** The largest face leads; the current one keeps the lead unless another is clearly

@@ -1,5 +1,6 @@
-"""Writes the fake-camera video for the browser tests: a real face (scikit-image's
-astronaut) on a 640x480 frame, drifting a little so boxes have to follow it."""
+"""Writes the videos for the browser tests, the fake camera's .y4m and WebM files to open:
+a real face (scikit-image's astronaut) on a 640x480 frame, drifting a little so boxes have
+to follow it."""
 
 from __future__ import annotations
 
@@ -84,6 +85,20 @@ def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 15) -> Path:
         for frame in frames:
             f.write(b"FRAME\n")
             f.write(_rgb_to_yuv420(frame))
+    return path
+
+
+def write_webm(path: Path, frames: list[np.ndarray], fps: int = 15) -> Path:
+    """A VP8 WebM (what every browser plays) of RGB frames, through OpenCV's bundled FFmpeg."""
+    import cv2
+
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"VP80"), fps, (width, height))
+    if not writer.isOpened():
+        raise RuntimeError("OpenCV cannot write VP8 WebM here")
+    for frame in frames:
+        writer.write(np.ascontiguousarray(frame[..., ::-1]))
+    writer.release()
     return path
 
 
