@@ -103,8 +103,14 @@ def message(page, key: str):
 
 def test_live_page_boxes_face_shows_api_emotion_and_timeline(page, server):
     traffic = FaceTraffic(page)
+    # The context sees the detector worker's requests too.
+    urls: list[str] = []
+    page.context.on("request", lambda request: urls.append(request.url))
     page.goto(server + "/")
     emotion = wait_for_emotion(page)
+    # Nothing from a CDN: the detector, its wasm and its models come from this site.
+    assert any("/vendor/models/" in url for url in urls), urls
+    assert all(url.startswith(server + "/") for url in urls), urls
 
     # Faces are found in the browser: one box, on the face, following it as it sways.
     assert page.get_by_test_id("mode").text_content().startswith("in your browser")
