@@ -1,10 +1,11 @@
 """Latency and answer rate the live page shows, page + browser + server on this machine:
 the served product driven in Debian's headless Chromium, its fake camera one face.
 
-    python -m benchmarks.page [--seconds 30] [--face-width 100] [--model PATH]
+    python -m benchmarks.page [--seconds 30] [--face-width 100] [--fps 15] [--model PATH]
 
 It samples the page's "Latency" figure (what a person reads) every 200 ms after a warm-up
-and counts the POST /face answers the page received. Not a test: machines are noisy, so
+and counts the POST /face answers the page received. The page sends at most one crop per
+camera frame, so the camera's frame rate caps the answer rate. Not a test: machines are noisy, so
 it prints figures for the README; run it with nothing else on the machine.
 """
 
@@ -51,6 +52,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=30)
     p.add_argument("--warmup", type=float, default=8)
     p.add_argument("--face-width", type=int, default=100)
+    p.add_argument("--fps", type=int, default=15, help="the fake camera's frame rate")
     p.add_argument("--model", type=Path, default=None)
     args = p.parse_args()
     model = args.model or sorted((harness.REPO / "models").glob("*.pt"))[-1]
@@ -59,7 +61,8 @@ def main() -> None:
 
     print(machine())
     with tempfile.TemporaryDirectory() as tmp:
-        video = y4m.write_y4m(Path(tmp) / "face.y4m", y4m.face_at_width(args.face_width))
+        frames = y4m.face_at_width(args.face_width, frames=2 * args.fps)
+        video = y4m.write_y4m(Path(tmp) / "face.y4m", frames, fps=args.fps)
         harness.build_site()
         with harness.serve(model) as base, sync_playwright() as pw:
             browser = harness.launch(pw, video)
@@ -74,7 +77,8 @@ def main() -> None:
     shown, server = result["shown"], result["server"]
     if not shown:
         raise SystemExit("the page showed no latency: no face answered")
-    print(f"one face {args.face_width} px wide, {args.seconds:.0f} s, model {model.name}")
+    print(f"one face {args.face_width} px wide, camera {args.fps} fps, {args.seconds:.0f} s, "
+          f"model {model.name}")
     print(f"latency shown: p50 {statistics.median(shown):.0f} ms, "
           f"p90 {percentile(shown, 90):.0f} ms ({len(shown)} samples); "
           f"server time shown p50 {statistics.median(server) if server else float('nan'):.0f} ms")
