@@ -57,23 +57,13 @@ def main() -> None:
     args = p.parse_args()
     model = args.model or sorted((harness.REPO / "models").glob("*.pt"))[-1]
 
-    from playwright.sync_api import sync_playwright
-
     print(machine())
     with tempfile.TemporaryDirectory() as tmp:
         frames = y4m.face_at_width(args.face_width, frames=2 * args.fps)
         video = y4m.write_y4m(Path(tmp) / "face.y4m", frames, fps=args.fps)
-        harness.build_site()
-        with harness.serve(model) as base, sync_playwright() as pw:
-            browser = harness.launch(pw, video)
-            context = browser.new_context(viewport={"width": 1280, "height": 860})
-            context.grant_permissions(["camera"])
-            page = context.new_page()
-            page.goto(base + "/")
-            page.wait_for_selector("[data-testid=face-box]", timeout=60_000)
+        with harness.live_page(model, video) as page:
             page.wait_for_timeout(args.warmup * 1000)
             result = measure(page, args.seconds)
-            browser.close()
     shown, server = result["shown"], result["server"]
     if not shown:
         raise SystemExit("the page showed no latency: no face answered")
