@@ -3,7 +3,7 @@
 // up for the detector, so a small face far from the camera holds; the whole frame is
 // searched when a face is lost, when none is tracked, and once a second for newcomers.
 
-import { matchBoxes, smooth } from './emotions.js';
+import { iou, matchBoxes, smooth } from './emotions.js';
 
 // Region side as a multiple of the face box: room for the face to move between frames
 // (a head turning fast moves about a face width in 1/15 s) while staying large enough in
@@ -13,6 +13,7 @@ const SCAN_EVERY_MS = 1000;
 const TRACK_TTL_MS = 500; // a face the detector misses for this long has left
 const SERVER_TRACK_TTL_MS = 3000; // boxes from the server live until its next answer
 const NO_FACE_AFTER_MS = 1500;
+const SAME_FACE_IOU = 0.5;
 export const MAX_FACES = 6;
 
 export class Tracker {
@@ -59,11 +60,19 @@ export class Tracker {
     this.frames++;
     const seen = [];
     // A region's box is its track's face; boxes from the whole frame are matched by overlap.
+    let merged = 0;
     for (const box of boxes.filter((b) => b.region !== null)) {
-      const track = this.tracks.find((t) => t.id === box.region);
-      if (track) seen.push(this.place(track, box, now));
+      const track = this.find(box.region);
+      if (!track) continue;
+      if (seen.some((t) => iou(t.box, box) > SAME_FACE_IOU)) {
+        // Two regions found one face (two tracks had converged): the older track keeps it.
+        this.tracks = this.tracks.filter((t) => t !== track);
+        merged++;
+      } else {
+        seen.push(this.place(track, box, now));
+      }
     }
-    this.lost = seen.length < regions.length;
+    this.lost = seen.length + merged < regions.length;
     const rest = this.tracks.filter((t) => !seen.includes(t));
     const fresh = boxes.filter((b) => b.region === null).slice(0, MAX_FACES - seen.length);
     const match = matchBoxes(rest, fresh);

@@ -78,3 +78,63 @@ def test_face_is_boxed_in_nearly_every_frame_at_every_distance(far_page, server)
     assert "detect=false" in last.request.url
     assert api_answer(server, last.request.post_data_buffer) == last.json()
     assert not page.log.page_errors
+
+
+# The tracker (site/tracking.js) against a stand-in detector that records what it is asked
+# to look at and answers from a script: regions, whole-frame scans, merging, expiry.
+TRACKER_SCRIPT = """async () => {
+    const { Tracker } = await import('/tracking.js');
+    const asked = [];
+    let answers = [];
+    const detector = {
+        async detect(frame, regions, scanWhole) {
+            frame.close();
+            asked.push({regions: regions.map(({id, x, y, side}) => ({id, x, y, side})), scanWhole});
+            return answers.shift() ?? [];
+        },
+    };
+    const canvas = document.createElement('canvas');
+    canvas.width = 640; canvas.height = 480;
+    const tracker = new Tracker();
+    const face = {x: 300, y: 200, width: 40, height: 40, score: 0.9};
+    const step = async (now, answer) => {
+        answers = [answer];
+        const seen = await tracker.detect(detector, canvas, now);
+        return seen.map((t) => t.id);
+    };
+    const out = {};
+    out.first = await step(0, [{...face, region: null}]);
+    out.near = await step(66, [{...face, x: 304, region: 1}]);
+    out.missed = await step(133, []);
+    out.found = await step(200, [{...face, x: 306, region: null}]);
+    // A second face appears; then its region lands on the first face (the tracks converged).
+    out.twin = await step(266, [{...face, x: 306, region: 1}, {...face, x: 380, region: null}]);
+    out.merged = await step(333, [{...face, x: 306, region: 1}, {...face, x: 308, region: 2}]);
+    out.tracks = tracker.tracks.map((t) => t.id);
+    out.expired = tracker.expire(333 + 501, false);
+    out.asked = asked;
+    return out;
+}"""
+
+
+def test_tracker_looks_around_each_face_and_scans_the_frame_when_lost(page, server):
+    page.goto(server + "/")
+    out = page.evaluate(TRACKER_SCRIPT)
+    asked = out["asked"]
+    # Nothing tracked: the whole frame is searched.
+    assert asked[0] == {"regions": [], "scanWhole": True}
+    assert out["first"] == [1]
+    # Then a square 2.5x the box, centred on it, and no whole-frame scan (< 1 s since).
+    assert asked[1] == {"regions": [{"id": 1, "x": 270, "y": 170, "side": 100}],
+                        "scanWhole": False}
+    assert out["near"] == [1]
+    # The region came back empty: the face is kept (not expired yet), and the next frame
+    # searches the whole frame too; what it finds there is matched to the same face.
+    assert out["missed"] == []
+    assert asked[3]["scanWhole"] is True and asked[3]["regions"][0]["id"] == 1
+    assert out["found"] == [1]
+    assert out["twin"] == [1, 2]
+    # Two regions on one face: the older track keeps it, the other goes at once.
+    assert out["merged"] == [1]
+    assert out["tracks"] == [1]
+    assert out["expired"] is True  # unseen for over 0.5 s: gone
