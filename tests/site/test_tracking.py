@@ -6,8 +6,8 @@ camera, an arm's length, leaning in — and the page must box it in nearly every
 from __future__ import annotations
 
 import json
-import statistics
 import urllib.request
+from collections import Counter
 
 import pytest
 
@@ -43,6 +43,11 @@ def far_page(request, playwright, tmp_path, server):
     browser.close()
 
 
+def most_common(labels: list[str]) -> set[str]:
+    counts = Counter(labels)
+    return {label for label, n in counts.items() if n == max(counts.values())}
+
+
 def api_answer(server: str, jpeg: bytes) -> dict:
     request = urllib.request.Request(server + "/face?detect=false", data=jpeg,
                                      headers={"Content-Type": "image/jpeg"})
@@ -70,9 +75,11 @@ def test_face_is_boxed_in_nearly_every_frame_at_every_distance(far_page, server)
 
     # The label shown is the API's for this face: the one most of its last answers gave
     # (smoothing only steadies it) ...
-    tops = traffic.top_labels()
+    # (read between two looks at the answers, as one may land while the label is read).
+    before = traffic.top_labels()[-10:]
     shown = page.get_by_test_id("emotion").text_content()
-    assert shown == statistics.mode(tops[-10:]), (shown, tops[-10:])
+    after = traffic.top_labels()[-10:]
+    assert shown in most_common(before) | most_common(after), (shown, before, after)
     # ... and those answers are what the API says of the crops the page sent.
     last = traffic.answers[-1]
     assert "detect=false" in last.request.url
