@@ -87,6 +87,7 @@ export class Source {
     if (this.starting) return;
     this.stop();
     clearMessage('camera');
+    clearMessage('file');
     if (!window.isSecureContext) {
       const https = new URL(window.location.href);
       https.protocol = 'https:';

@@ -71,3 +71,18 @@ def test_video_file_is_analysed_and_the_session_downloads(page, server, recordin
     assert session["summary"][0]["answers"] == len(rows)
     assert abs(sum(session["summary"][0]["share"].values()) - 1) < 1e-6
     assert not page.log.page_errors
+
+
+def test_a_file_the_browser_cannot_play_is_explained(page, server, tmp_path):
+    broken = tmp_path / "notes.webm"
+    broken.write_bytes(b"not a video at all " * 100)
+    page.goto(server + "/")
+    page.get_by_label("Use a video file").set_input_files(broken)
+    refused = message(page, "file")
+    refused.wait_for()
+    assert "cannot play notes.webm" in refused.text_content()
+    # The way forward: another file, or the camera again.
+    page.get_by_role("button", name="Start camera").click()
+    wait_for_emotion(page)
+    expect(refused).to_have_count(0)
+    assert not page.log.page_errors
