@@ -59,7 +59,10 @@ export class Source {
   }
 
   handleFileChange() {
-    const file = $('file-input').files[0];
+    const input = $('file-input');
+    const file = input.files[0];
+    // Cleared, so choosing the same file again (to replay it) is a change too.
+    input.value = '';
     if (file) this.startFile(file);
   }
 
@@ -112,6 +115,11 @@ export class Source {
       return;
     } finally {
       this.starting = false;
+    }
+    if (this.kind) {
+      // A file was chosen while the permission prompt was open: it stays.
+      stream.getTracks().forEach((track) => track.stop());
+      return;
     }
     this.stream = stream;
     stream.getVideoTracks()[0]?.addEventListener('ended', () => this.trackEnded());
