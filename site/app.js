@@ -4,7 +4,7 @@
 // record. If the in-browser detector can't run, whole downscaled frames go to the API and
 // the server finds the faces. This file wires the modules together and runs the loop.
 
-import { loadDetector } from './detector.js';
+import { loadDetector, showDetectorMode } from './detector.js';
 import { SMOOTHING_SECONDS } from './emotions.js';
 import { clearMessage, showMessage } from './messages.js';
 import {
@@ -141,29 +141,24 @@ function handleAnswered(body) {
   showDetails(details, body);
 }
 
-// ---------------------------------------------------------------------------------------
 // Face detector: BlazeFace in a worker when it loads, else the server finds faces.
 
 async function startDetector() {
   try {
     state.detector = await loadDetector();
     state.detectorStatus = 'ready';
-    $('mode').textContent = 'in your browser (BlazeFace, tracked)';
+    showDetectorMode(null);
   } catch (error) {
     useServerDetection(error.message || String(error));
   }
 }
 
 function useServerDetection(reason) {
-  console.warn('In-browser face detection unavailable:', reason);
   state.detector?.close();
   state.detector = null;
   state.detectorStatus = 'failed';
   tracker.clear();
-  $('mode').textContent = 'on the server (fallback)';
-  showMessage('detector', `The in-browser face finder is unavailable (${reason}), so ` +
-    'downscaled frames go to the API to find faces there: boxes move less smoothly.',
-  { level: 'info' });
+  showDetectorMode(reason);
 }
 
 function updateNoFace(now) {

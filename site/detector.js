@@ -2,7 +2,23 @@
 // as ImageBitmaps, boxes come back. One frame at a time; the page never waits on it to
 // draw or to handle an API answer.
 
+import { showMessage } from './messages.js';
+
 const LOAD_TIMEOUT_MS = 20000;
+
+/** Says where faces are found: in the browser, or (with the reason) on the server. */
+export function showDetectorMode(unavailableBecause) {
+  const mode = document.getElementById('mode');
+  if (!unavailableBecause) {
+    mode.textContent = 'in your browser (BlazeFace, tracked)';
+    return;
+  }
+  console.warn('In-browser face detection unavailable:', unavailableBecause);
+  mode.textContent = 'on the server (fallback)';
+  showMessage('detector', `The in-browser face finder is unavailable (${unavailableBecause}), ` +
+    'so downscaled frames go to the API to find faces there: boxes move less smoothly.',
+  { level: 'info' });
+}
 
 /**
  * Resolves to { detect(frame, regions, scanWhole) -> boxes, close() }, or rejects when the
