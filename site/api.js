@@ -78,12 +78,15 @@ function serverTiming(header) {
   return total;
 }
 
-/** POST /face with a data: URL; detect=false means the image is one face crop. */
-export function postFace(imageDataUrl, detect) {
-  return request('/face', {
+/**
+ * POST /face with the JPEG itself as the body (no base64, no JSON: a third smaller, and
+ * nothing to encode on the page); detect=false means the image is one face crop.
+ */
+export function postFace(jpeg, detect) {
+  return request(`/face?detect=${detect}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ image: imageDataUrl, detect }),
+    headers: { 'Content-Type': 'image/jpeg' },
+    body: jpeg,
   });
 }
 

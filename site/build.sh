@@ -1,41 +1,46 @@
 #!/usr/bin/env bash
-# Vendors the in-browser face detector (MediaPipe BlazeFace, short range: the npm package
-# @mediapipe/face_detection, which ships its wasm and its model) into site/vendor/, so the
-# page loads nothing from a CDN, and nothing at run time from anywhere but this site.
-# Idempotent: returns at once when vendor/ already matches package-lock.json.
+# Vendors the in-browser face detector into site/vendor/, so the page loads nothing from a
+# CDN, and nothing at run time from anywhere but this site:
+#   - @mediapipe/tasks-vision: the FaceDetector task (ES module and its wasm, the module
+#     build only: the page runs it in a module worker);
+#   - BlazeFace short range (face crops around a tracked face) and full range (the whole
+#     frame, to find faces as small as ~30 px), from the legacy @mediapipe/face_detection
+#     package, the only npm package that ships them; tools/tflite_metadata.py adds the
+#     metadata the Tasks API needs (the weights are untouched).
+# Idempotent: returns at once when vendor/ already matches package-lock.json and the tool.
 set -euo pipefail
 
 SITE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PKG="$SITE/node_modules/@mediapipe/face_detection"
-DEST="$SITE/vendor/face_detection"
-STAMP="$SITE/vendor/.stamp"
+TOOL="$SITE/../tools/tflite_metadata.py"
+MODULES="$SITE/node_modules/@mediapipe"
+DEST="$SITE/vendor"
+STAMP="$DEST/.stamp"
 
-# Only what the "short" model needs: the loader, its graph, the BlazeFace weights and both
-# wasm builds (SIMD and plain; the loader picks one per browser). The .data file is empty,
-# but the loader asks for it. README.md and package.json carry the Apache-2.0 notice.
-FILES=(
-  face_detection.js
-  face_detection_short.binarypb
-  face_detection_short_range.tflite
-  face_detection_solution_simd_wasm_bin.js
-  face_detection_solution_simd_wasm_bin.wasm
-  face_detection_solution_simd_wasm_bin.data
-  face_detection_solution_wasm_bin.js
-  face_detection_solution_wasm_bin.wasm
-  README.md
-  package.json
+# source in node_modules/@mediapipe -> name in vendor/. The bundle is renamed to .js so
+# every server (S3 included) sends it with a JavaScript type, which module scripts need.
+declare -A TASKS=(
+  [tasks-vision/vision_bundle.mjs]=tasks-vision/vision_bundle_esm.js
+  [tasks-vision/wasm/vision_wasm_module_internal.js]=tasks-vision/vision_wasm_module_internal.js
+  [tasks-vision/wasm/vision_wasm_module_internal.wasm]=tasks-vision/vision_wasm_module_internal.wasm
+  [tasks-vision/README.md]=tasks-vision/README.md
+  [tasks-vision/package.json]=tasks-vision/package.json
+  [face_detection/README.md]=models/README.md
+  [face_detection/package.json]=models/package.json
+)
+declare -A MODELS=(
+  [face_detection/face_detection_short_range.tflite]=models/blaze_face_short_range.tflite
+  [face_detection/face_detection_full_range.tflite]=models/blaze_face_full_range.tflite
 )
 
+stamp="$(cat "$SITE/package-lock.json" "$TOOL" | sha256sum | cut -d' ' -f1)"
 up_to_date() {
-  [[ -f "$STAMP" && "$(cat "$STAMP")" == "$1" ]] || return 1
+  [[ -f "$STAMP" && "$(cat "$STAMP")" == "$stamp" ]] || return 1
   local f
-  for f in "${FILES[@]}"; do
+  for f in "${TASKS[@]}" "${MODELS[@]}"; do
     [[ -f "$DEST/$f" ]] || return 1
   done
 }
-
-lock_hash="$(sha256sum "$SITE/package-lock.json" | cut -d' ' -f1)"
-if up_to_date "$lock_hash"; then
+if up_to_date; then
   exit 0
 fi
 
@@ -44,18 +49,24 @@ command -v npm >/dev/null || {
   exit 1
 }
 
-# npm ci only when node_modules lacks the locked version (it wipes node_modules first).
-wanted="$(cd "$SITE" && node -p \
-  "require('./package-lock.json').packages['node_modules/@mediapipe/face_detection'].version")"
-have="$(node -p "require('$PKG/package.json').version" 2>/dev/null || true)"
-if [[ "$have" != "$wanted" ]]; then
-  (cd "$SITE" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# npm ci only when node_modules lacks a locked version (it wipes node_modules first).
+for pkg in face_detection tasks-vision; do
+  wanted="$(cd "$SITE" && node -p \
+    "require('./package-lock.json').packages['node_modules/@mediapipe/$pkg'].version")"
+  have="$(node -p "require('$MODULES/$pkg/package.json').version" 2>/dev/null || true)"
+  if [[ "$have" != "$wanted" ]]; then
+    (cd "$SITE" && npm ci --no-audit --no-fund --loglevel=error)
+    break
+  fi
+done
 
 rm -rf "$DEST"
-mkdir -p "$DEST"
-for f in "${FILES[@]}"; do
-  install -m 0644 "$PKG/$f" "$DEST/$f"
+mkdir -p "$DEST/tasks-vision" "$DEST/models"
+for f in "${!TASKS[@]}"; do
+  install -m 0644 "$MODULES/$f" "$DEST/${TASKS[$f]}"
 done
-echo "$lock_hash" >"$STAMP"
-echo "site/build.sh: vendored @mediapipe/face_detection $wanted into site/vendor/"
+for f in "${!MODELS[@]}"; do
+  python3 "$TOOL" "$MODULES/$f" "$DEST/${MODELS[$f]}"
+done
+echo "$stamp" >"$STAMP"
+echo "site/build.sh: vendored @mediapipe/tasks-vision and the BlazeFace models into site/vendor/"

@@ -1,63 +1,89 @@
-// In-browser face detection with MediaPipe's BlazeFace (short range), vendored from npm into
-// vendor/ by build.sh: boxes follow the face at video rate, and only small face crops
-// travel to the API. Everything it loads comes from this site.
+// The main thread's side of the face detector (detector-worker.js): frames go to the worker
+// as ImageBitmaps, boxes come back. One frame at a time; the page never waits on it to
+// draw or to handle an API answer.
 
-const BASE = 'vendor/face_detection/';
+import { showMessage } from './messages.js';
+
 const LOAD_TIMEOUT_MS = 20000;
 
-function loadScript(src) {
-  return new Promise((resolve, reject) => {
-    const script = document.createElement('script');
-    script.src = src;
-    script.async = true;
-    script.onload = resolve;
-    script.onerror = () => reject(new Error(`could not load ${src}`));
-    document.head.append(script);
-  });
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** Says where faces are found: in the browser, or (with the reason) on the server. */
+export function showDetectorMode(unavailableBecause) {
+  const mode = document.getElementById('mode');
+  if (!unavailableBecause) {
+    mode.textContent = 'in your browser (BlazeFace, tracked)';
+    return;
+  }
+  console.warn('In-browser face detection unavailable:', unavailableBecause);
+  mode.textContent = 'on the server (fallback)';
+  showMessage('detector', `The in-browser face finder is unavailable (${unavailableBecause}), ` +
+    'so downscaled frames go to the API to find faces there: boxes move less smoothly.',
+  { level: 'info' });
 }
 
 /**
- * Resolves to { detect(image) -> [{x, y, width, height}] in image pixels, close() }, or
- * rejects when the detector cannot run here (missing files, no WebGL, old browser).
+ * Resolves to { detect(frame, regions, scanWhole) -> boxes, close() }, or rejects when the
+ * detector cannot run here (missing files, no module workers, old browser). `frame` is an
+ * ImageBitmap the worker takes over; `regions` are squares {id, x, y, side} to look in.
  */
-export async function loadDetector() {
-  await loadScript(BASE + 'face_detection.js');
-  if (typeof window.FaceDetection !== 'function') {
-    throw new Error('face_detection.js did not define FaceDetection');
-  }
-  const solution = new window.FaceDetection({ locateFile: (file) => BASE + file });
-  // minDetectionConfidence stays at its default (0.5): setting it in this release rewrites
-  // the graph's detection options without num_classes, and the wasm aborts on first use.
-  solution.setOptions({ model: 'short', selfieMode: false });
-  let detections = [];
-  solution.onResults((results) => {
-    detections = results.detections || [];
-  });
-  await withTimeout(solution.initialize(), LOAD_TIMEOUT_MS, 'loading the face detector');
+export function loadDetector() {
+  return new Promise((resolve, reject) => {
+    let worker;
+    try {
+      worker = new Worker(new URL('./detector-worker.js', import.meta.url), { type: 'module' });
+    } catch (error) {
+      reject(error);
+      return;
+    }
+    let pending = null;
+    let nextId = 1;
+    const timer = setTimeout(() => {
+      worker.terminate();
+      reject(new Error(`loading the face detector took longer than ${LOAD_TIMEOUT_MS / 1000} s`));
+    }, LOAD_TIMEOUT_MS);
 
-  return {
-    async detect(image) {
-      detections = [];
-      await solution.send({ image });
-      const width = image.width;
-      const height = image.height;
-      return detections.map(({ boundingBox: b }) => ({
-        x: (b.xCenter - b.width / 2) * width,
-        y: (b.yCenter - b.height / 2) * height,
-        width: b.width * width,
-        height: b.height * height,
-      }));
-    },
-    close() {
-      solution.close().catch(() => {});
-    },
-  };
+    const detector = {
+      detect(frame, regions, scanWhole) {
+        return new Promise((done, fail) => {
+          pending = { id: nextId++, done, fail };
+          worker.postMessage({ type: 'detect', id: pending.id, frame, regions, scanWhole },
+            [frame]);
+        });
+      },
+      close() {
+        worker.terminate();
+        pending?.fail(new Error('the face detector was closed'));
+        pending = null;
+      },
+    };
+
+    function handleWorkerMessage({ data }) {
+      if (data.type === 'ready') {
+        clearTimeout(timer);
+        resolve(detector);
+      } else if (data.type === 'failed') {
+        clearTimeout(timer);
+        worker.terminate();
+        reject(new Error(data.message));
+      } else if (pending?.id === data.id) {
+        const { done, fail } = pending;
+        pending = null;
+        if (data.type === 'boxes') done(data.boxes);
+        else fail(new Error(data.message));
+      }
+    }
+
+    function handleWorkerError(event) {
+      // A worker script that fails to load or import reports here, not as a message.
+      event.preventDefault?.();
+      const error = new Error(event.message || 'the face detector worker failed to start');
+      clearTimeout(timer);
+      pending?.fail(error);
+      pending = null;
+      reject(error);
+    }
+
+    worker.addEventListener('message', handleWorkerMessage);
+    worker.addEventListener('error', handleWorkerError);
+    worker.postMessage({ type: 'load' });
+  });
 }

@@ -50,6 +50,26 @@ def launch(playwright, video: Path):
                                       args=chromium_args(video))
 
 
+@contextmanager
+def live_page(model: Path, video: Path, height: int = 860) -> Iterator:
+    """The product served with `model`, and its page open in a fresh Chromium whose camera
+    (allowed) plays `video`, once a face is boxed: for the scripts (screenshot, benchmark)."""
+    from playwright.sync_api import sync_playwright
+
+    build_site()
+    with serve(model) as base, sync_playwright() as playwright:
+        browser = launch(playwright, video)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": height})
+            context.grant_permissions(["camera"])
+            page = context.new_page()
+            page.goto(base + "/")
+            page.wait_for_selector("[data-testid=face-box]", timeout=60_000)
+            yield page
+        finally:
+            browser.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,5 +1,6 @@
 """Makes docs/screenshot.png: the live page in headless Chromium, its camera playing the
-test face, after a few seconds of timeline.
+test face (90 px wide: a person a metre or so from the camera), after a few seconds of
+timeline and session summary.
 
     .venv/bin/python -m tests.site.screenshot [--model models/x.pt] [--out docs/screenshot.png]
 
@@ -33,26 +34,17 @@ def main() -> None:
     parser.add_argument("--model", type=Path)
     parser.add_argument("--out", type=Path, default=harness.REPO / "docs" / "screenshot.png")
     parser.add_argument("--seconds", type=float, default=12, help="timeline history to show")
+    parser.add_argument("--face-width", type=int, default=90)
     args = parser.parse_args()
-
-    from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         model = args.model or default_model(tmp)
-        video = y4m.write_y4m(tmp / "face.y4m", y4m.face_frames(y4m.astronaut()))
-        harness.build_site()
-        with harness.serve(model) as base, sync_playwright() as p:
-            browser = harness.launch(p, video)
-            context = browser.new_context(viewport={"width": 1280, "height": 820})
-            context.grant_permissions(["camera"])
-            page = context.new_page()
-            page.goto(base + "/")
-            page.wait_for_selector("[data-testid=face-box]", timeout=60_000)
+        video = y4m.write_y4m(tmp / "face.y4m", y4m.face_at_width(args.face_width))
+        with harness.live_page(model, video, height=820) as page:
             page.wait_for_timeout(args.seconds * 1000)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.out), full_page=True)
-            browser.close()
     print(f"wrote {args.out} (model {model.name})")
 
 

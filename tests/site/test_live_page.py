@@ -3,12 +3,15 @@ camera a fake device playing a video of a real face (see y4m.py)."""
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import statistics
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.site.conftest import PageLog, open_context
@@ -40,7 +43,10 @@ class FaceTraffic:
         if self._is_face(request):
             self.out += 1
             self.max_out = max(self.max_out, self.out)
-            self.sent.append(json.loads(request.post_data))
+            query = parse_qs(urlsplit(request.url).query)
+            self.sent.append({"detect": query.get("detect") == ["true"],
+                              "type": request.headers.get("content-type"),
+                              "image": request.post_data_buffer})
 
     def _on_response(self, response) -> None:
         if self._is_face(response.request) and response.ok:
@@ -59,14 +65,8 @@ class FaceTraffic:
         return tops
 
 
-def jpeg_size(data_url: str) -> tuple[int, int]:
-    import base64
-    import io
-
-    from PIL import Image
-
-    assert data_url.startswith("data:image/jpeg;base64,")
-    image = Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1])))
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    image = Image.open(io.BytesIO(data))
     assert image.format == "JPEG"
     return image.size
 
@@ -103,8 +103,14 @@ def message(page, key: str):
 
 def test_live_page_boxes_face_shows_api_emotion_and_timeline(page, server):
     traffic = FaceTraffic(page)
+    # The context sees the detector worker's requests too.
+    urls: list[str] = []
+    page.context.on("request", lambda request: urls.append(request.url))
     page.goto(server + "/")
     emotion = wait_for_emotion(page)
+    # Nothing from a CDN: the detector, its wasm and its models come from this site.
+    assert any("/vendor/models/" in url for url in urls), urls
+    assert all(url.startswith(server + "/") for url in urls), urls
 
     # Faces are found in the browser: one box, on the face, following it as it sways.
     assert page.get_by_test_id("mode").text_content().startswith("in your browser")
@@ -122,6 +128,7 @@ def test_live_page_boxes_face_shows_api_emotion_and_timeline(page, server):
 
     # Only small JPEG face crops went out, one request at a time.
     assert traffic.sent and all(body["detect"] is False for body in traffic.sent)
+    assert all(body["type"] == "image/jpeg" for body in traffic.sent)
     width, height = jpeg_size(traffic.sent[-1]["image"])
     assert 64 <= max(width, height) <= 224
     assert traffic.max_out == 1
@@ -165,7 +172,7 @@ def test_live_page_boxes_face_shows_api_emotion_and_timeline(page, server):
 def test_without_the_browser_detector_the_server_finds_faces(page, server):
     """Phone-sized, and the vendored detector cannot load: frames go to the API instead."""
     page.set_viewport_size({"width": 375, "height": 740})
-    page.route("**/vendor/face_detection/**", lambda route: route.abort())
+    page.route("**/vendor/**", lambda route: route.abort())
     traffic = FaceTraffic(page)
     page.goto(server + "/")
     emotion = wait_for_emotion(page)
@@ -248,11 +255,11 @@ def test_api_on_another_origin(context, server):
     traffic = FaceTraffic(page)
     page.goto(f"http://localhost:{port}/")
     wait_for_emotion(page)
-    assert traffic.answers[0].url == f"{server}/face"
+    assert traffic.answers[0].url == f"{server}/face?detect=false"
 
 
 def test_api_4xx_is_shown_with_a_way_forward(page, server):
-    page.route("**/face", lambda route: route.fulfill(
+    page.route("**/face?*", lambda route: route.fulfill(
         status=400, content_type="application/json",
         body='{"error": {"code": "invalid_image", "message": "the data is not an image"}}'))
     page.goto(server + "/")
@@ -268,7 +275,7 @@ def test_slow_api_is_reported(page, server):
         time.sleep(3.5)
         route.continue_()
 
-    page.route("**/face", slow)
+    page.route("**/face?*", slow)
     page.goto(server + "/")
     slow_note = message(page, "api-slow")
     slow_note.wait_for()
@@ -321,7 +328,7 @@ def test_smoothing_ignores_a_stray_answer_but_follows_a_real_change(page, server
         # Happy, every third answer a stray Surprise; once `changed`, surprised for real.
         route.fulfill(json=surprised if changed else stray if n % 3 == 2 else happy)
 
-    page.route("**/face", answer)
+    page.route("**/face?*", answer)
     page.add_init_script("""
         window.shownLabels = [];
         document.addEventListener('DOMContentLoaded', () => {

@@ -1,5 +1,6 @@
-"""Writes the fake-camera video for the browser tests: a real face (scikit-image's
-astronaut) on a 640x480 frame, drifting a little so boxes have to follow it."""
+"""Writes the videos for the browser tests, the fake camera's .y4m and WebM files to open:
+a real face (scikit-image's astronaut) on a 640x480 frame, drifting a little so boxes have
+to follow it."""
 
 from __future__ import annotations
 
@@ -50,6 +51,33 @@ def face_frames(face: np.ndarray | None, frames: int = 30, drift: int = 24,
     return out
 
 
+# The astronaut's face in scikit-image's 512x512 photo, as OpenCV's Haar detector (the
+# server's) boxes it: the yardstick for "a face N px wide".
+ASTRONAUT_FACE = (177, 66, 95, 95)
+
+
+def face_at_width(face_width: int, frames: int = 30, drift: int = 12) -> list[np.ndarray]:
+    """RGB 640x480 frames of the whole astronaut photo scaled so her face is ``face_width``
+    px wide, centred and swaying ``drift`` px: ~60 px is a person 1.5 m from a laptop
+    camera, ~200 px one leaning in. Parts of the photo outside the frame are cut off."""
+    from skimage import data
+
+    x, y, w, h = ASTRONAUT_FACE
+    scale = face_width / w
+    photo = Image.fromarray(data.astronaut())
+    side = round(photo.width * scale)
+    photo = photo.resize((side, side), Image.BILINEAR)
+    background = face_frames(None, frames=1)[0]
+    out = []
+    for i in range(frames):
+        dx = round(drift * math.sin(2 * math.pi * i / frames))
+        frame = Image.fromarray(background)
+        frame.paste(photo, (round(WIDTH / 2 - (x + w / 2) * scale) + dx,
+                            round(HEIGHT / 2 - (y + h / 2) * scale)))
+        out.append(np.asarray(frame))
+    return out
+
+
 def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 15) -> Path:
     height, width = frames[0].shape[:2]
     with open(path, "wb") as f:
@@ -57,6 +85,20 @@ def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 15) -> Path:
         for frame in frames:
             f.write(b"FRAME\n")
             f.write(_rgb_to_yuv420(frame))
+    return path
+
+
+def write_webm(path: Path, frames: list[np.ndarray], fps: int = 15) -> Path:
+    """A VP8 WebM (what every browser plays) of RGB frames, through OpenCV's bundled FFmpeg."""
+    import cv2
+
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"VP80"), fps, (width, height))
+    if not writer.isOpened():
+        raise RuntimeError("OpenCV cannot write VP8 WebM here")
+    for frame in frames:
+        writer.write(np.ascontiguousarray(frame[..., ::-1]))
+    writer.release()
     return path
 
 

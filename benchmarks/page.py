@@ -1,0 +1,79 @@
+"""Latency and answer rate the live page shows, page + browser + server on this machine:
+the served product driven in Debian's headless Chromium, its fake camera one face.
+
+    python -m benchmarks.page [--seconds 30] [--face-width 100] [--fps 15] [--model PATH]
+
+It samples the page's "Latency" figure (what a person reads) every 200 ms after a warm-up
+and counts the POST /face answers the page received. The page sends at most one crop per
+camera frame, so the camera's frame rate caps the answer rate. Not a test: machines are noisy, so
+it prints figures for the README; run it with nothing else on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import machine, percentile
+from tests.site import harness, y4m
+
+
+def measure(page, seconds: float) -> dict:
+    answers: list[float] = []
+
+    def on_response(response) -> None:
+        request = response.request
+        if request.method == "POST" and request.url.split("?")[0].endswith("/face"):
+            answers.append(time.monotonic())
+
+    page.on("response", on_response)
+    shown, server = [], []
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        text = page.locator("#latency").text_content() or ""
+        match = re.match(r"(\d+) ms(?: \(server (\d+) ms\))?", text)
+        if match:
+            shown.append(float(match.group(1)))
+            if match.group(2):
+                server.append(float(match.group(2)))
+        page.wait_for_timeout(200)
+    elapsed = time.monotonic() - start
+    inside = [t for t in answers if t >= start]
+    return {"shown": shown, "server": server, "rate": len(inside) / elapsed,
+            "boxes": page.locator("[data-testid=face-box]").count()}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=30)
+    p.add_argument("--warmup", type=float, default=8)
+    p.add_argument("--face-width", type=int, default=100)
+    p.add_argument("--fps", type=int, default=15, help="the fake camera's frame rate")
+    p.add_argument("--model", type=Path, default=None)
+    args = p.parse_args()
+    model = args.model or sorted((harness.REPO / "models").glob("*.pt"))[-1]
+
+    print(machine())
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = y4m.face_at_width(args.face_width, frames=2 * args.fps)
+        video = y4m.write_y4m(Path(tmp) / "face.y4m", frames, fps=args.fps)
+        with harness.live_page(model, video) as page:
+            page.wait_for_timeout(args.warmup * 1000)
+            result = measure(page, args.seconds)
+    shown, server = result["shown"], result["server"]
+    if not shown:
+        raise SystemExit("the page showed no latency: no face answered")
+    print(f"one face {args.face_width} px wide, camera {args.fps} fps, {args.seconds:.0f} s, "
+          f"model {model.name}")
+    print(f"latency shown: p50 {statistics.median(shown):.0f} ms, "
+          f"p90 {percentile(shown, 90):.0f} ms ({len(shown)} samples); "
+          f"server time shown p50 {statistics.median(server) if server else float('nan'):.0f} ms")
+    print(f"answers: {result['rate']:.1f} per second")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+// Requests to the API: at most one in flight. The next leaves as soon as the last answer
+// is back (a face of the latest detected frame; in the fallback, the next video frame), so
+// the rate follows the network and nothing queues up. Crops go as JPEG bytes, encoded off
+// the main thread (canvas.toBlob), with failures turned into messages and retries.
+
+import { ApiError, apiLocation, getHealth, postFace, REQUEST_TIMEOUT_MS } from './api.js';
+import { expandBox } from './emotions.js';
+import { clearMessage, showMessage } from './messages.js';
+
+// Crops should frame a face as the server's own crops do (and so as FER+ did, which the
+// model learnt). The server grows OpenCV Haar boxes by 2.5% a side. BlazeFace boxes are as
+// large as Haar boxes but sit ~10% of their height lower (measured on the test face at four
+// sizes), so they are moved up by that much, then grown the same way.
+const CROP_SHIFT_UP = 0.1;
+const CROP_MARGIN = 0.025;
+// The model reads faces at 96 px; 160 px leaves headroom and is still only ~8 KB.
+const CROP_SIDE = 160;
+const CROP_QUALITY = 0.85;
+// Fallback frames: the server detects at ~480 px, so more than 640 px wide is wasted upload.
+const FRAME_WIDTH = 640;
+const FRAME_QUALITY = 0.8;
+const SLOW_AFTER_MS = 3000;
+const MAX_BACKOFF_MS = 10000;
+
+const sendCanvas = document.createElement('canvas');
+const sendCtx = sendCanvas.getContext('2d');
+
+// Bytes rather than the Blob itself: a fetch body from memory is the same on the wire,
+// and DevTools (so the tests) can read it back.
+function toJpeg(quality) {
+  return new Promise((resolve, reject) => {
+    sendCanvas.toBlob((blob) => (blob ? resolve(blob.arrayBuffer())
+      : reject(new Error('JPEG encoding failed'))), 'image/jpeg', quality);
+  });
+}
+
+function describeApiError(error) {
+  const where = apiLocation();
+  switch (error.kind) {
+    case 'unreachable':
+      return `Can't reach the emotion API at ${where}. Check your connection, or that the ` +
+        'API is running.';
+    case 'timeout':
+      return `The emotion API at ${where} did not answer within ` +
+        `${REQUEST_TIMEOUT_MS / 1000} s.`;
+    case 'server':
+      return `The emotion API failed (HTTP ${error.status}${error.code ? `, ${error.code}` : ''}):` +
+        ` ${error.message}.`;
+    case 'client':
+      return `The emotion API refused the request (HTTP ${error.status}` +
+        `${error.code ? `, ${error.code}` : ''}): ${error.message}.`;
+    default:
+      return `The emotion API at ${where} sent an answer this page cannot read ` +
+        `(${error.message}). Is the API URL in config.js right?`;
+  }
+}
+
+/** The model's name under the page; an API that is down is said at once, before the
+ * first face goes out (unless an answer came back meanwhile). */
+export async function showModel(smoothingSeconds, answeredYet) {
+  try {
+    const { body } = await getHealth();
+    document.getElementById('model-info').textContent = `Model: ${body.model}. ` +
+      `Predictions are smoothed over ~${smoothingSeconds} s.`;
+  } catch (error) {
+    if (error instanceof ApiError && error.kind === 'unreachable' && !answeredYet()) {
+      showMessage('api', describeApiError(error));
+    }
+  }
+}
+
+export class Requests {
+  /** hooks.answered(body) after every answer; hooks.free() when the next may leave. */
+  constructor(hooks) {
+    this.hooks = hooks;
+    this.session = 0; // answers of an older session are dropped
+    this.inFlight = false;
+    this.paused = false; // after a 4xx, until the person presses Try again
+    this.retryAt = 0;
+    this.failures = 0;
+    this.latencyMs = null;
+    this.serverMs = null;
+    this.answerTimes = [];
+    this.lastAnswer = null;
+  }
+
+  canSend(now) {
+    return !this.inFlight && !this.paused && now >= this.retryAt;
+  }
+
+  /** The track's face from `frame` (a canvas holding the frame its box came from). */
+  sendCrop(frame, track, now, onAnswer) {
+    const framed = { ...track.box, y: track.box.y - CROP_SHIFT_UP * track.box.height };
+    const crop = expandBox(framed, CROP_MARGIN, frame.width, frame.height);
+    const scale = Math.min(1, CROP_SIDE / Math.max(crop.width, crop.height));
+    sendCanvas.width = Math.max(1, Math.round(crop.width * scale));
+    sendCanvas.height = Math.max(1, Math.round(crop.height * scale));
+    sendCtx.drawImage(frame, crop.x, crop.y, crop.width, crop.height,
+      0, 0, sendCanvas.width, sendCanvas.height);
+    track.sentAt = now;
+    track.sentFrame = track.frame;
+    this.send(toJpeg(CROP_QUALITY), false, onAnswer);
+  }
+
+  /** The whole frame, for the server to find faces in; boxes come back in frame pixels. */
+  sendFrame(frame, onAnswer) {
+    const scale = Math.min(1, FRAME_WIDTH / frame.width);
+    sendCanvas.width = Math.round(frame.width * scale);
+    sendCanvas.height = Math.round(frame.height * scale);
+    sendCtx.drawImage(frame, 0, 0, sendCanvas.width, sendCanvas.height);
+    this.send(toJpeg(FRAME_QUALITY), true, (body, at) => {
+      for (const face of body.faces ?? []) {
+        const b = face.box;
+        face.box = { x: b.x / scale, y: b.y / scale, width: b.width / scale, height: b.height / scale };
+      }
+      onAnswer(body, at);
+    });
+  }
+
+  async send(jpegPromise, detect, onAnswer) {
+    const session = this.session;
+    this.inFlight = true;
+    const slowTimer = setTimeout(() => {
+      showMessage('api-slow', `Waiting for the API for over ${SLOW_AFTER_MS / 1000} s: it ` +
+        'is slow or far away, so results lag behind.', { level: 'warning' });
+    }, SLOW_AFTER_MS);
+    try {
+      const answer = await postFace(await jpegPromise, detect);
+      if (session !== this.session) return;
+      const now = performance.now();
+      this.answered(answer, now);
+      onAnswer(answer.body, now);
+    } catch (error) {
+      if (session !== this.session) return;
+      if (!(error instanceof ApiError)) throw error;
+      this.failed(error);
+    } finally {
+      clearTimeout(slowTimer);
+      this.inFlight = false;
+    }
+    if (session === this.session) this.hooks.free();
+  }
+
+  answered({ body, latencyMs, serverMs }, now) {
+    this.failures = 0;
+    clearMessage('api');
+    if (latencyMs > SLOW_AFTER_MS) {
+      showMessage('api-slow', 'The API is slow: the last answer took ' +
+        `${(latencyMs / 1000).toFixed(1)} s, so results lag behind.`, { level: 'warning' });
+    } else {
+      clearMessage('api-slow');
+    }
+    this.latencyMs = this.latencyMs === null ? latencyMs : 0.8 * this.latencyMs + 0.2 * latencyMs;
+    this.serverMs = serverMs;
+    tick(this.answerTimes, now);
+    this.lastAnswer = body;
+    this.hooks.answered(body);
+  }
+
+  failed(error) {
+    console.error('API error:', error);
+    clearMessage('api-slow');
+    this.failures++;
+    if (!error.retriable) {
+      // Sending the same kind of request again would only fail the same way.
+      this.paused = true;
+      showMessage('api', `${describeApiError(error)} Reload the page if it keeps happening.`,
+        { action: { label: 'Try again', handler: () => this.resume() } });
+      return;
+    }
+    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** (this.failures - 1));
+    this.retryAt = performance.now() + delay;
+    showMessage('api', `${describeApiError(error)} Trying again every few seconds…`);
+  }
+
+  resume() {
+    this.paused = false;
+    this.retryAt = 0;
+    clearMessage('api');
+  }
+
+  /** A new source: answers still on their way belong to the old one (and still hold the
+   * one slot until they land, so two requests are never out at once). */
+  reset() {
+    this.session++;
+  }
+}
+
+/** Events per second over the last 2 s, or null with too few. */
+export function rate(times, now) {
+  while (times.length && now - times[0] > 2000) times.shift();
+  if (times.length < 2) return null;
+  return ((times.length - 1) * 1000) / (times.at(-1) - times[0]);
+}
+
+export function tick(times, now) {
+  times.push(now);
+  if (times.length > 120) times.shift();
+}
