@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from mangum import Mangum
 
 from function import errors
-from function.detect import CASCADE, DETECT_MAX_SIDE, FaceDetector
+from function.detect import FaceDetector
 from function.inputs import ACCEPTED_TYPES, FORM_FIELD, BodyLimitMiddleware, read_image_request
 from function.limits import MAX_BODY_BYTES, MAX_PIXELS
 from function.model import EmotionModel, configure_threads, default_model_path, load_model
@@ -107,10 +107,10 @@ def create_app() -> FastAPI:
         return JSONResponse(result.answer, headers={"Server-Timing": timing})
 
     @app.get("/health", response_model=Health, summary="Model and detector status")
-    def health(model: EmotionModel = Depends(get_model)) -> Health:
+    def health(model: EmotionModel = Depends(get_model),
+               detector: FaceDetector = Depends(get_detector)) -> Health:
         return Health(status="ok", model=model.info.id, labels=list(model.info.labels),
-                      input_size=model.info.input_size,
-                      detector=f"opencv-haar:{CASCADE}@{DETECT_MAX_SIDE}px",
+                      input_size=model.info.input_size, detector=detector.name,
                       threads=torch.get_num_threads())
 
     @app.exception_handler(Exception)
