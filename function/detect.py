@@ -152,7 +152,7 @@ class FaceDetector:
 
     def detect(self, image: Image.Image) -> list[Detection]:
         """Faces in an RGB image, in its pixels, largest first."""
-        rgb = np.asarray(image.convert("RGB"))
+        rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
         with self._lock:
             found = [net.run(rgb) for net in self._nets]
         pts = np.concatenate([p for p, _ in found])

@@ -48,7 +48,7 @@ def crop_faces(image: Image.Image, detector: FaceDetector, align: bool = True) -
     """Every face the detector finds (at most MAX_FACES, largest first), each rotated so
     its eyes are level (``align``) and cropped as FER+ frames a face."""
     found = detector.detect(image)[:MAX_FACES]
-    rgb = np.asarray(image.convert("RGB"))
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     return [Face(d.box, d.landmarks, _crop(rgb, d, align)) for d in found]
 
 
