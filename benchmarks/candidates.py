@@ -1,5 +1,5 @@
 """Face detectors that were measured against the shipped one (benchmarks.detector) but are
-not served: the Haar cascade the API used before, and BlazeFace's short-range model."""
+not served: the Haar cascade the API used before, and other BlazeFace set-ups."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from function.detect import SHORT_RANGE, Box, Detection, FaceDetector, Pass
+from function.detect import FULL_RANGE, SHORT_RANGE, Box, Detection, FaceDetector, Pass
 
 # The API's settings before BlazeFace (each one's reason is in git history, function/detect.py).
 CASCADE = "haarcascade_frontalface_default.xml"
@@ -47,6 +47,13 @@ class HaarDetector:
         return [Detection(b, {}) for b in sorted(boxes, key=lambda b: -b.width * b.height)]
 
 
-def short_range(side: int) -> FaceDetector:
-    """BlazeFace's short-range model (the one the web page runs), letterboxed to ``side``."""
-    return FaceDetector((Pass(SHORT_RANGE, side, 0.5),))
+def short_range(*passes: tuple[int, float]) -> FaceDetector:
+    """BlazeFace's short-range model (the one the web page runs), one pass per (longest
+    side, minimum score)."""
+    return FaceDetector(tuple(Pass(SHORT_RANGE, side, score) for side, score in passes))
+
+
+def full_range(score: float = 0.5) -> FaceDetector:
+    """BlazeFace's full-range model: fixed at 192x192 (the frame letterboxed into it), and
+    OpenCV runs it about 1.5x slower per pixel than the short-range one."""
+    return FaceDetector((Pass(FULL_RANGE, 192, score),))

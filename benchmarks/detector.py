@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from benchmarks.candidates import HaarDetector, short_range
+from benchmarks.candidates import HaarDetector, full_range, short_range
 from benchmarks.common import machine, median_ms
 from function.detect import Box, Detection, FaceDetector
 
@@ -37,10 +37,15 @@ MAX_TILT = 30
 BACKGROUNDS = ("coffee", "chelsea", "rocket", "hubble_deep_field", "coins", "page",
                "immunohistochemistry", "colorwheel")
 CANDIDATES: dict[str, Callable[[], object]] = {
-    "Haar cascade (before)": HaarDetector,
-    "BlazeFace full-range, 192 px (shipped)": FaceDetector,
-    "BlazeFace short-range, 128 px": lambda: short_range(128),
-    "BlazeFace short-range, 256 px": lambda: short_range(256),
+    "Haar cascade, 480 px (before)": HaarDetector,
+    "BlazeFace short-range, 320 + 128 px, score 0.75 (shipped)": FaceDetector,
+    "BlazeFace short-range, 288 + 128 px, score 0.7": lambda: short_range((288, 0.7),
+                                                                          (128, 0.7)),
+    "BlazeFace short-range, 256 + 128 px, score 0.6": lambda: short_range((256, 0.6),
+                                                                          (128, 0.6)),
+    "BlazeFace short-range, 320 px, score 0.75": lambda: short_range((320, 0.75)),
+    "BlazeFace short-range, 128 px (the page's), score 0.5": lambda: short_range((128, 0.5)),
+    "BlazeFace full-range, 192 px, score 0.5": full_range,
 }
 
 
