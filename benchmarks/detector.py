@@ -11,7 +11,10 @@ source picture at full size, moved with the paste; a detection finds it when its
 within half a face width of the true centre and its width within 0.5-2x. False boxes: every
 box on the eight face-free pictures alone (scikit-image's coffee, chelsea, rocket,
 hubble_deep_field, coins, page, immunohistochemistry, colorwheel, resized to 640x480), and
-boxes of the pasted frames that match no face. Not a test: figures for the README.
+boxes of the pasted frames that match no face. Candidates: the shipped set-up, other
+BlazeFace ones (benchmarks.candidates), the Haar cascade the API used before, and MTCNN
+(benchmarks.mtcnn; measured where the facenet-pytorch wheel is installed). Not a test:
+figures for the README.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 from benchmarks.candidates import HaarDetector, full_range, short_range
 from benchmarks.common import machine, median_ms
+from benchmarks.mtcnn import MTCNN
 from function.detect import Box, Detection, FaceDetector
 
 FRAME = (640, 480)
@@ -46,6 +51,7 @@ CANDIDATES: dict[str, Callable[[], object]] = {
     "BlazeFace short-range, 320 px, score 0.75": lambda: short_range((320, 0.75)),
     "BlazeFace short-range, 128 px (the page's), score 0.5": lambda: short_range((128, 0.5)),
     "BlazeFace full-range, 192 px, score 0.5": full_range,
+    "MTCNN, faces from 32 px (facenet-pytorch's weights)": MTCNN,
 }
 
 
@@ -147,6 +153,7 @@ def evaluate(detector, probes: list[Sample], bgs: list[Image.Image]) -> dict:
 
 def frame_ms(detector, frames: list[Image.Image], threads: int, runs: int) -> float:
     cv2.setNumThreads(threads)
+    torch.set_num_threads(threads)
     i = iter(range(10**9))
     return median_ms(lambda: detector.detect(frames[next(i) % len(frames)]), runs)
 
@@ -164,7 +171,11 @@ def main(args: argparse.Namespace) -> None:
     for name, make in CANDIDATES.items():
         if args.only and not any(o.lower() in name.lower() for o in args.only):
             continue
-        det = make()
+        try:
+            det = make()
+        except FileNotFoundError as exc:
+            print(f"| {name} | not measured: {exc} |")
+            continue
         r = evaluate(det, probes, bgs)
         t1 = frame_ms(det, timing_frames, 1, args.runs)
         t2 = frame_ms(det, timing_frames, 2, args.runs)
