@@ -30,6 +30,7 @@ ANCHORS = {FULL_RANGE: ((4, 1),), SHORT_RANGE: ((8, 2), (16, 6))}
 # that is a multiple of 16.
 FIXED_SIDE = {FULL_RANGE: 192}
 STRIDE = 16
+WARM_UP_FRAME = (640, 480)
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,9 @@ class FaceDetector:
         # A cv2.dnn.Net keeps its blobs inside itself: two requests at once (the server's
         # thread pool) would read each other's outputs.
         self._lock = threading.Lock()
+        # The first forward of each input shape sets up the network's layers (~35 ms): done
+        # here for a 640x480 frame, so a cold start's first request does not pay it.
+        self.detect(Image.new("RGB", WARM_UP_FRAME))
 
     def detect(self, image: Image.Image) -> list[Detection]:
         """Faces in an RGB image, in its pixels, largest first."""
