@@ -200,8 +200,9 @@ def frame_p50(model: EmotionModel, runs: int) -> float:
 
 
 def accuracy(model: EmotionModel, data: Path, split: str) -> float:
-    from training.evaluate import metrics, probabilities
+    from training.evaluate import probabilities
     from training.ferplus import majority_labels, read_split
+    from training.metrics import metrics
 
     s = read_split(data / split, ".cache/ferplus")
     labels = majority_labels(s.votes)

@@ -77,6 +77,13 @@ class ModelInfo:
                            "views": self.views})
 
 
+def face_array(face: Image.Image, size: int, grayscale: bool) -> np.ndarray:
+    """A face crop as the network's pixels: (size, size) grey or (size, size, 3) RGB uint8.
+    Training stores its faces through this too, so it learns on what the API feeds."""
+    return np.asarray(face.convert("L" if grayscale else "RGB")
+                      .resize((size, size), Image.BILINEAR, reducing_gap=2.0))
+
+
 class EmotionModel:
     def __init__(self, module: torch.jit.ScriptModule, info: ModelInfo) -> None:
         self.module = module
@@ -87,10 +94,7 @@ class EmotionModel:
 
     def preprocess(self, faces: list[Image.Image]) -> torch.Tensor:
         """Face crops (any size, RGB) -> normalised (N, 3, S, S) float32."""
-        s = self.info.input_size
-        mode = "L" if self.info.grayscale else "RGB"
-        arrays = [np.asarray(f.convert(mode).resize((s, s), Image.BILINEAR, reducing_gap=2.0))
-                  for f in faces]
+        arrays = [face_array(f, self.info.input_size, self.info.grayscale) for f in faces]
         x = torch.from_numpy(np.stack(arrays)).float().div_(255)
         x = x.unsqueeze(1).expand(-1, 3, -1, -1) if x.dim() == 3 else x.permute(0, 3, 1, 2)
         return ((x - self._mean) / self._std).contiguous()

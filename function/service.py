@@ -30,7 +30,7 @@ CENTRE_BELOW_EYES = 0.104
 CROP_MARGIN = 0.025
 
 
-@dataclass
+@dataclass(frozen=True)
 class Face:
     box: Box                       # the detector's box, in the image's pixels
     landmarks: dict[str, Point]    # name -> (x, y), in the image's pixels

@@ -5,10 +5,13 @@ the model."""
 
 from __future__ import annotations
 
+import io
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 
 def resize_batch(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -86,3 +89,53 @@ def augment_batch(images: torch.Tensor, size: int, *, max_rotate: float = 12.0,
     mask &= (rand(n) < erase_p).view(-1, 1, 1)
     x = torch.where(mask.unsqueeze(1), rand(n, 1, size, size), x)
     return x
+
+
+def degrade_batch(x: torch.Tensor, *, lowres_p: float = 0.5, min_scale: float = 0.3,
+                  jpeg_p: float = 0.3, light_p: float = 0.3, mouth_p: float = 0.1,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """The webcam's faults on augmented faces (N, 1, S, S) in [0, 1]: a small face upscaled
+    (a 40 px face at 96 px input is a scale of ~0.4), JPEG blocks, uneven light and gamma,
+    and a covered mouth, so that brows and eyes have to count."""
+    n, _, size, _ = x.shape
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=generator)
+
+    x = x.clone()
+    for i in torch.nonzero(rand(n) < lowres_p).flatten().tolist():
+        side = max(8, round(size * (min_scale + (1 - min_scale) * rand(1).item())))
+        small = F.interpolate(x[i:i + 1], size=(side, side), mode="bilinear",
+                              antialias=True, align_corners=False)
+        x[i:i + 1] = F.interpolate(small, size=(size, size), mode="bilinear",
+                                   align_corners=False)
+    for i in torch.nonzero(rand(n) < jpeg_p).flatten().tolist():
+        x[i, 0] = _jpeg(x[i, 0], quality=int(15 + 70 * rand(1).item()))
+    light = rand(n) < light_p
+    if light.any():
+        # A linear ramp of +-30% across the face in a random direction, then a gamma.
+        angle = rand(n) * 2 * math.pi
+        ramp = torch.linspace(-1, 1, size)
+        field = (torch.cos(angle).view(-1, 1, 1) * ramp.view(1, 1, size)
+                 + torch.sin(angle).view(-1, 1, 1) * ramp.view(1, size, 1))
+        gain = 1 + 0.3 * rand(n).view(-1, 1, 1) * field
+        gamma = torch.exp((rand(n) * 2 - 1) * math.log(1.5)).view(-1, 1, 1)
+        lit = (x[:, 0] * gain).clamp(0, 1).pow(gamma)
+        x[:, 0] = torch.where(light.view(-1, 1, 1), lit, x[:, 0])
+    mouth = rand(n) < mouth_p
+    if mouth.any():
+        top = (size * (0.62 + 0.1 * rand(n))).long().view(-1, 1, 1)
+        rows = torch.arange(size).view(1, size, 1)
+        cols = torch.arange(size).view(1, 1, size)
+        mask = (rows >= top) & (cols >= size // 6) & (cols < size - size // 6)
+        mask &= mouth.view(-1, 1, 1)
+        x[:, 0] = torch.where(mask, rand(n, 1, 1).expand(-1, size, size), x[:, 0])
+    return x
+
+
+def _jpeg(face: torch.Tensor, quality: int) -> torch.Tensor:
+    buf = io.BytesIO()
+    Image.fromarray((face * 255).round().byte().numpy()).save(buf, "JPEG", quality=quality)
+    buf.seek(0)
+    with Image.open(buf) as im:
+        return torch.from_numpy(np.asarray(im.convert("L"), np.float32) / 255)

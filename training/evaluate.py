@@ -1,9 +1,12 @@
-"""Evaluate a model file on a FER+ split, through the same code path as the API.
+"""Evaluate a model file on any set's split, through the same code path as the API.
 
-    python -m training.evaluate --model models/ferplus-resnet34.pt --split FER2013Test
+    python -m training.evaluate --split FER2013Test                 # FER+ (majority protocol)
+    python -m training.evaluate --set taiwanese --split valid       # any labels.csv set
+    python -m training.evaluate --table                             # every set's valid split
 
-Prints majority-protocol accuracy, per-class recall, macro-F1, the confusion matrix,
-calibration error (ECE) and per-face CPU latency at 1 and 2 threads.
+Prints accuracy, per-class recall, its mean (UAR), macro-F1, the confusion matrix,
+calibration error (ECE), the share of other faces called Contempt, and per-face CPU
+latency at 1 and 2 threads. ``--table`` prints one line per valid split instead.
 """
 
 from __future__ import annotations
@@ -19,16 +22,28 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from function.detect import FaceDetector
 from function.model import EmotionModel, default_model_path, load_model
-from training.export import expected_calibration_error
+from training.expressions import DETECT_SETS, SETS, api_crop, read_rows
 from training.ferplus import SPLITS, majority_labels, read_split
+from training.metrics import metrics
+
+FERPLUS = "ferplus"
+# The valid split of every set, FER+ first: what the model card's table shows.
+VALID_SPLITS = ((FERPLUS, "FER2013Valid"),) + tuple((s, "valid") for s in SETS)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Evaluate a model file on FER+")
+    p = argparse.ArgumentParser(description="Evaluate a model file on a set's split")
     p.add_argument("--model", default=None, help="model file (default: the one in models/)")
-    p.add_argument("--data", default="../shared/data/ferplus")
-    p.add_argument("--split", default="FER2013Test", choices=SPLITS)
+    p.add_argument("--set", default=FERPLUS, choices=(FERPLUS, *SETS))
+    p.add_argument("--data", default="../shared/data/ferplus", help="the FER+ folder")
+    p.add_argument("--sets-root", default="../shared/data", help="folder of the other sets")
+    p.add_argument("--split", default=None,
+                   help=f"FER+: one of {', '.join(SPLITS)} (default FER2013Test); "
+                        "other sets: train or valid (default valid)")
+    p.add_argument("--table", action="store_true",
+                   help="one line per valid split of every set, no latency")
     p.add_argument("--cache-dir", default=".cache/ferplus")
     p.add_argument("--latency-runs", type=int, default=200)
     p.add_argument("--confusion-png", default=None, help="write the confusion matrix picture")
@@ -39,28 +54,36 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def probabilities(model: EmotionModel, images: np.ndarray, batch: int = 256) -> torch.Tensor:
-    out = []
-    for i in range(0, len(images), batch):
-        faces = [Image.fromarray(a) for a in images[i:i + batch]]
-        out.append(model.probabilities(model.preprocess(faces)))
-    return torch.cat(out)
+    return rate(model, [Image.fromarray(a) for a in images], batch)
 
 
-def metrics(probs: torch.Tensor, labels: torch.Tensor, names: tuple[str, ...]) -> dict:
-    k = len(names)
-    pred = probs.argmax(1)
-    cm = torch.zeros(k, k, dtype=torch.long)
-    for t, p in zip(labels.tolist(), pred.tolist(), strict=True):
-        cm[t, p] += 1
-    tp = cm.diag().float()
-    recall = tp / cm.sum(1).clamp(min=1)
-    precision = tp / cm.sum(0).clamp(min=1)
-    f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
-    return {"n": len(labels), "accuracy": round((pred == labels).float().mean().item(), 4),
-            "macro_f1": round(f1.mean().item(), 4),
-            "recall": {n: round(r, 4) for n, r in zip(names, recall.tolist(), strict=True)},
-            "ece": round(expected_calibration_error(probs, labels), 4),
-            "confusion": cm.tolist()}
+def load_faces(args: argparse.Namespace, name: str, split: str) -> \
+        tuple[list[Image.Image], torch.Tensor, int]:
+    """The faces of one split as the API gets them, their labels, and how many pictures
+    the detector found no face in (those are rated whole)."""
+    if name == FERPLUS:
+        if split not in SPLITS:
+            raise SystemExit(f"--split for FER+ must be one of {', '.join(SPLITS)}")
+        data = read_split(Path(args.data) / split, args.cache_dir)
+        labels = majority_labels(data.votes)
+        keep = labels >= 0
+        return ([Image.fromarray(a) for a in data.images[keep]],
+                torch.from_numpy(labels[keep]), 0)
+    folder = Path(args.sets_root) / name
+    rows = read_rows(folder, split)
+    detector = FaceDetector() if name in DETECT_SETS else None
+    faces, missed = [], 0
+    for path, _ in rows:
+        with Image.open(folder / path) as im:
+            crop, found = api_crop(im, name in DETECT_SETS, detector)
+        faces.append(crop)
+        missed += not found
+    return faces, torch.tensor([lab for _, lab in rows]), missed
+
+
+def rate(model: EmotionModel, faces: list[Image.Image], batch: int = 256) -> torch.Tensor:
+    return torch.cat([model.probabilities(model.preprocess(faces[i:i + batch]))
+                      for i in range(0, len(faces), batch)])
 
 
 def latency_ms(path: Path, threads: int, runs: int) -> dict:
@@ -110,29 +133,55 @@ def draw_confusion(cm: list[list[int]], names: tuple[str, ...], path: str) -> No
     img.save(path)
 
 
+def print_table(model: EmotionModel, args: argparse.Namespace) -> list[dict]:
+    rows = []
+    print(f"{model.info.id}: every set's valid split, through the API's preprocessing")
+    print(f"{'split':<28}{'n':>6}{'acc':>8}{'UAR':>7}{'F1':>7}{'ECE':>7}{'->Cont':>8}  "
+          "recall per class")
+    for name, split in VALID_SPLITS:
+        faces, labels, missed = load_faces(args, name, split)
+        m = metrics(rate(model, faces), labels, model.info.labels)
+        rows.append({"set": name, "split": split, "no_face": missed, **m})
+        recall = " ".join(f"{k[:3]} {v:.2f}" for k, v in m["recall"].items())
+        print(f"{name + '/' + split:<28}{m['n']:>6}{m['accuracy']:>8.3f}{m['uar']:>7.3f}"
+              f"{m['macro_f1']:>7.3f}{m['ece']:>7.3f}{m['false_contempt']:>8.3f}  {recall}"
+              + (f"  ({missed} without a face found)" if missed else ""))
+    print("->Cont: share of the faces of other classes called Contempt")
+    return rows
+
+
 def main(args: argparse.Namespace) -> dict:
     path = Path(args.model) if args.model else default_model_path()
     model = load_model(path)
     if args.uncalibrated:
         model.info = dataclasses.replace(model.info, temperature=1.0)
-    split = read_split(Path(args.data) / args.split, args.cache_dir)
-    labels = majority_labels(split.votes)
-    keep = labels >= 0
-    probs = probabilities(model, split.images[keep])
+    if args.table:
+        rows = print_table(model, args)
+        result = {"model": model.info.id, "file": path.name, "valid": rows}
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        return result
+    split = args.split or ("FER2013Test" if args.set == FERPLUS else "valid")
+    faces, labels, missed = load_faces(args, args.set, split)
+    probs = rate(model, faces)
     result = {"model": model.info.id, "file": path.name,
-              "file_mib": round(path.stat().st_size / 2**20, 1), "split": args.split,
-              **metrics(probs, torch.from_numpy(labels[keep]), model.info.labels),
+              "file_mib": round(path.stat().st_size / 2**20, 1), "set": args.set,
+              "split": split, "no_face": missed, **metrics(probs, labels, model.info.labels),
               "latency_ms": {f"{t}_threads": latency_ms(path, t, args.latency_runs)
-                             for t in (1, 2)}}
+                             for t in (1, 2)} if args.latency_runs else {}}
     names = model.info.labels
-    print(f"{result['model']} on {args.split} ({result['n']} faces, majority protocol)")
-    print(f"accuracy {result['accuracy']:.4f}  macro-F1 {result['macro_f1']:.4f}  "
-          f"ECE {result['ece']:.4f}  file {result['file_mib']} MiB")
+    print(f"{result['model']} on {args.set}/{split} ({result['n']} faces"
+          + (", majority protocol)" if args.set == FERPLUS else ")"))
+    print(f"accuracy {result['accuracy']:.4f}  UAR {result['uar']:.4f}  macro-F1 "
+          f"{result['macro_f1']:.4f}  ECE {result['ece']:.4f}  file {result['file_mib']} MiB")
     print("recall  " + "  ".join(f"{n} {r:.3f}" for n, r in result["recall"].items()))
+    print(f"other faces called Contempt: {result['false_contempt']:.4f}"
+          + (f"; no face found in {missed} pictures (rated whole)" if missed else ""))
     print("confusion (rows: true, columns: predicted)")
     print(" " * 10 + "".join(f"{n[:8]:>9}" for n in names))
     for n, row in zip(names, result["confusion"], strict=True):
-        print(f"{n[:10]:<10}" + "".join(f"{v:>9}" for v in row))
+        if sum(row):
+            print(f"{n[:10]:<10}" + "".join(f"{v:>9}" for v in row))
     for t, lat in result["latency_ms"].items():
         print(f"latency per face, {t}: model p50 {lat['model_p50']} ms, p99 "
               f"{lat['model_p99']} ms; with preprocessing p50 {lat['with_preprocess_p50']} ms")

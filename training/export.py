@@ -20,7 +20,8 @@ from torch import nn
 
 from function.model import LABELS, ModelInfo, load_model, save_model
 from training.augment import VIEWS, view_grid
-from training.ferplus import majority_labels, read_split
+from training.metrics import expected_calibration_error
+from training.mix import load_valid, parse_mix
 from training.resnet import resnet34
 from training.train import predict
 
@@ -63,18 +64,6 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return round(float(log_t.detach().exp()), 4)
 
 
-def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
-    conf, pred = probs.max(1)
-    correct = (pred == labels).float()
-    edges = torch.linspace(0, 1, bins + 1)
-    ece = torch.zeros(())
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        inside = (conf > lo) & (conf <= hi)
-        if inside.any():
-            ece += inside.float().mean() * (conf[inside].mean() - correct[inside].mean()).abs()
-    return float(ece)
-
-
 def git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -91,7 +80,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--views", type=int, default=1, choices=range(1, len(VIEWS) + 1),
                    help="test-time views averaged inside the file: 1 plain, 2 with the "
                         "mirror, 4 also both zoomed 10%% (training.augment.VIEWS)")
-    p.add_argument("--name", default="ferplus-resnet34")
+    p.add_argument("--calibrate-on", default="ferplus", choices=("ferplus", "mix"),
+                   help="valid faces the temperature is fitted on: FER2013Valid, or it and "
+                        "the valid split of every other set the checkpoint trained on, pooled")
+    p.add_argument("--name", default="emotion-resnet34")
     p.add_argument("--version", default=None, help="default: today's date")
     return p
 
@@ -106,17 +98,21 @@ def main(args: argparse.Namespace) -> Path:
     module = ViewAverage(net, size, args.views).eval() if args.views > 1 else net
 
     data = Path(args.data or targs["data"])
-    valid = read_split(data / "FER2013Valid", targs.get("cache_dir"))
-    labels = torch.from_numpy(majority_labels(valid.votes))
-    keep = labels >= 0
-    images, labels = torch.from_numpy(valid.images[keep.numpy()]), labels[keep]
-    logits = predict(module, images, size, mean, std)
+    names = ["ferplus"]
+    if args.calibrate_on == "mix":
+        names += [n for n in parse_mix(targs.get("mix", "ferplus=1")) if n != "ferplus"]
+    valid = load_valid(names, data, targs.get("sets_root", "../shared/data"), size,
+                       targs.get("cache_dir", ".cache/ferplus"))
+    per_set = {v.name: (predict(module, v.images, size, mean, std), v.labels) for v in valid}
+    logits = torch.cat([lg for lg, _ in per_set.values()])
+    labels = torch.cat([lab for _, lab in per_set.values()])
     temperature = fit_temperature(logits, labels)
-    acc = (logits.argmax(1) == labels).float().mean().item()
-    ece_before = expected_calibration_error(logits.softmax(1), labels)
-    ece_after = expected_calibration_error((logits / temperature).softmax(1), labels)
-    print(f"FER2013Valid accuracy {acc:.4f}; temperature {temperature}; "
-          f"ECE {ece_before:.4f} -> {ece_after:.4f}")
+    for name, (lg, lab) in per_set.items():
+        acc = (lg.argmax(1) == lab).float().mean().item()
+        ece_before = expected_calibration_error(lg.softmax(1), lab)
+        ece_after = expected_calibration_error((lg / temperature).softmax(1), lab)
+        print(f"{name} valid: accuracy {acc:.4f}; ECE {ece_before:.4f} -> {ece_after:.4f} "
+              f"with temperature {temperature} (fitted on {', '.join(per_set)})")
 
     version = args.version or dt.date.today().isoformat()
     info = ModelInfo(name=args.name, version=version, labels=LABELS, input_size=size,

@@ -1,10 +1,12 @@
-"""Train the FER+ ResNet-34 on the vote distributions.
+"""Train the ResNet-34 on FER+'s vote distributions, alone or mixed with the other
+expression sets (``--mix``, training/mix.py).
 
 Follows pytorch/vision's references/classification/train.py: get_args_parser,
 train_one_epoch, evaluate, main; the args travel inside every checkpoint, and
 ``--resume`` picks an interrupted run up where it stopped.
 
     python -m training.train --data ../shared/data/ferplus --output-dir runs/r34
+    python -m training.train --mix ferplus=0.45,expw=0.3,... --logit-adjust 1 --degrade ...
 """
 
 from __future__ import annotations
@@ -20,9 +22,20 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from training.augment import augment_batch, normalize, resize_batch
+from function.model import LABELS
+from training.augment import augment_batch, degrade_batch, normalize, resize_batch
 from training.distill import teacher_probabilities
 from training.ferplus import majority_labels, read_split, soft_targets
+from training.metrics import metrics
+from training.mix import (
+    FERPLUS,
+    Source,
+    class_prior,
+    draw_batch,
+    load_sources,
+    load_valid,
+    parse_mix,
+)
 from training.resnet import resnet34
 
 
@@ -55,8 +68,22 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--teacher-weight", type=float, default=0.5,
                    help="share of the teacher in each target (the rest: the votes)")
     p.add_argument("--weights", default=None,
-                   help="start from this checkpoint's best weights with a fresh optimiser and "
-                        "schedule (a warm restart), instead of from scratch")
+                   help="start from this checkpoint's best weights (or a model file's) with a "
+                        "fresh optimiser and schedule (a warm restart), instead of from scratch")
+    p.add_argument("--mix", default=f"{FERPLUS}=1",
+                   help="sets and their shares of every batch, e.g. "
+                        "ferplus=0.45,expw=0.3,taiwanese=0.1,sfew=0.07,affectnet_contempt=0.08")
+    p.add_argument("--sets-root", default="../shared/data",
+                   help="folder holding the sets other than FER+")
+    p.add_argument("--epoch-size", type=int, default=0,
+                   help="faces per epoch (0: as many as the sources hold)")
+    p.add_argument("--smoothing", type=float, default=0.1,
+                   help="label smoothing of the single-label sets (FER+ keeps its votes)")
+    p.add_argument("--logit-adjust", type=float, default=0.0,
+                   help="tau of the logit-adjusted loss (Menon et al., 2021): trains "
+                        "logits + tau*log(prior), so the plain logits aim at per-class recall")
+    p.add_argument("--degrade", action="store_true",
+                   help="webcam augmentations: low resolution, JPEG, light, covered mouth")
     return p
 
 
@@ -82,25 +109,33 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
             e.copy_(m)
 
 
-def train_one_epoch(model, optimizer, images, targets, args, epoch, step, total_steps,
-                    warmup_steps, mean, std, ema=None, generator=None):
+def train_one_epoch(model, optimizer, sources: list[Source], mix: dict[str, float], args,
+                    epoch, step, total_steps, warmup_steps, mean, std, ema=None,
+                    generator=None, log_prior: torch.Tensor | None = None):
     model.train()
-    n = len(images)
-    order = torch.randperm(n, generator=generator)
-    nb = n // args.batch_size
+    nb = steps_per_epoch(sources, args)
     bar = tqdm(range(nb), desc=f"epoch {epoch + 1}/{args.epochs}", leave=False, mininterval=5)
     run_loss = run_acc = 0.0
     for i in bar:
-        idx = order[i * args.batch_size:(i + 1) * args.batch_size]
-        x = normalize(augment_batch(images[idx], args.input_size, generator=generator),
-                      mean, std).to(args.device)
-        y = targets[idx].to(args.device)
+        xs, ys = [], []
+        # Sets differ in stored size (FER+ 48 px, the others the input size): each part
+        # is warped to the input size on its own.
+        for src, idx in draw_batch(sources, mix, args.batch_size, generator):
+            xs.append(augment_batch(src.images[idx], args.input_size, generator=generator))
+            ys.append(src.targets[idx])
+        x = torch.cat(xs)
+        if args.degrade:
+            x = degrade_batch(x, generator=generator)
+        x = normalize(x, mean, std).to(args.device)
+        y = torch.cat(ys).to(args.device)
         for g in optimizer.param_groups:
             g["lr"] = lr_at(step, total_steps, warmup_steps, args.lr)
         with torch.autocast(device_type=args.device.split(":")[0], dtype=torch.bfloat16,
                             enabled=args.amp):
             logits = model(x)
-        loss = soft_cross_entropy(logits, y, args.label_smoothing)
+        trained = logits.float() + log_prior.to(logits.device) if log_prior is not None \
+            else logits
+        loss = soft_cross_entropy(trained, y, args.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -113,6 +148,11 @@ def train_one_epoch(model, optimizer, images, targets, args, epoch, step, total_
         bar.set_postfix(loss=f"{run_loss:.3f}", acc=f"{run_acc:.3f}",
                         lr=f"{optimizer.param_groups[0]['lr']:.4f}")
     return step, run_loss, run_acc
+
+
+def steps_per_epoch(sources: list[Source], args) -> int:
+    size = args.epoch_size or sum(len(s.images) for s in sources)
+    return max(1, size // args.batch_size)
 
 
 @torch.no_grad()
@@ -138,6 +178,36 @@ def evaluate(model, images, labels, args, mean, std, flip=False) -> float:
     return (logits.argmax(1) == labels).float().mean().item()
 
 
+def validate(model, valid_sets, args, mean, std) -> dict:
+    """Per valid set: accuracy, recall per class, UAR, false Contempt; and ``score``, the
+    figure the best checkpoint is chosen by: FER2013Valid accuracy when training on FER+
+    alone, else the mean UAR over the sets (the contempt set's UAR is its recall)."""
+    out = {}
+    for v in valid_sets:
+        probs = predict(model, v.images, args.input_size, mean, std, args.device,
+                        amp=args.amp).softmax(1)
+        m = metrics(probs, v.labels)
+        out[v.name] = {k: m[k] for k in ("n", "accuracy", "uar", "recall", "false_contempt")}
+    if len(out) == 1 and FERPLUS in out:
+        out["score"] = out[FERPLUS]["accuracy"]
+    else:
+        out["score"] = round(sum(m["uar"] for m in out.values()) / len(out), 4)
+    return out
+
+
+def initial_weights(path: str) -> tuple[dict, float, float, str]:
+    """Weights, input mean and std from a train.py checkpoint or from a model file."""
+    if path.endswith(".pt"):
+        extra = {"meta.json": ""}
+        module = torch.jit.load(path, map_location="cpu", _extra_files=extra)
+        meta = json.loads(extra["meta.json"])
+        weights = {k: v.float() if v.is_floating_point() else v
+                   for k, v in module.state_dict().items()}
+        return weights, meta["mean"][0], meta["std"][0], f"model {meta['version']}"
+    start = torch.load(path, map_location="cpu", weights_only=False)
+    return start["weights"], start["mean"], start["std"], f"valid {start['best']['acc']:.4f}"
+
+
 def load_training_data(args):
     data = Path(args.data)
     train = read_split(data / "FER2013Train", args.cache_dir)
@@ -159,34 +229,44 @@ def main(args) -> dict:
         torch.set_num_threads(args.threads)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    images, targets, v_images, v_labels = load_training_data(args)
-    pixels = images.float().div(255)
+    mix = parse_mix(args.mix)
+    sources = load_sources(mix, args.data, args.sets_root, args.input_size, args.cache_dir,
+                           args.smoothing, args.limit)
+    valid_sets = load_valid(list(dict.fromkeys([FERPLUS, *mix])), args.data, args.sets_root,
+                            args.input_size, args.cache_dir)
+    fer = next((s for s in sources if s.name == FERPLUS), sources[0])
+    pixels = fer.images.float().div(255)
     mean, std = round(pixels.mean().item(), 4), round(pixels.std().item(), 4)
     del pixels
-    print(f"train {len(images)} images, valid {len(v_images)}; mean {mean} std {std}",
-          flush=True)
+    print("train " + ", ".join(f"{s.name} {len(s.images)} ({mix[s.name]:.0%})" for s in sources)
+          + "; valid " + ", ".join(f"{v.name} {len(v.images)}" for v in valid_sets)
+          + f"; mean {mean} std {std}", flush=True)
     if args.teacher:
         t0 = time.time()
-        taught = teacher_probabilities(args.teacher, images)
-        agree = (taught.argmax(1) == targets.argmax(1)).float().mean().item()
-        targets = (1 - args.teacher_weight) * targets + args.teacher_weight * taught
-        print(f"teacher {args.teacher}: agrees with the votes' majority on {agree:.4f} of "
-              f"the training faces ({time.time() - t0:.0f} s)", flush=True)
+        for s in sources:
+            taught = teacher_probabilities(args.teacher, s.images)
+            s.targets = (1 - args.teacher_weight) * s.targets + args.teacher_weight * taught
+        print(f"teacher {args.teacher} blended into the targets ({time.time() - t0:.0f} s)",
+              flush=True)
+    log_prior = None
+    if args.logit_adjust:
+        prior = class_prior(sources, mix)
+        log_prior = args.logit_adjust * prior.log()
+        print("class prior of the mix: " + ", ".join(
+            f"{n} {p:.3f}" for n, p in zip(LABELS, prior.tolist(), strict=True)), flush=True)
 
     model = resnet34(num_classes=8)
     if args.weights:
-        start = torch.load(args.weights, map_location="cpu", weights_only=False)
-        model.load_state_dict(start["weights"])
+        weights, mean, std, what = initial_weights(args.weights)
+        model.load_state_dict(weights)
         # The input statistics belong to the weights: keep them.
-        mean, std = start["mean"], start["std"]
-        print(f"weights from {args.weights} (valid {start['best']['acc']:.4f})", flush=True)
+        print(f"weights from {args.weights} ({what}); mean {mean} std {std}", flush=True)
     model = model.to(args.device).to(memory_format=torch.channels_last)
     ema = copy.deepcopy(model) if args.ema_decay else None
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
                                 weight_decay=args.weight_decay, nesterov=True)
-    steps_per_epoch = len(images) // args.batch_size
-    total_steps = steps_per_epoch * args.epochs
-    warmup_steps = int(args.warmup_epochs * steps_per_epoch)
+    total_steps = steps_per_epoch(sources, args) * args.epochs
+    warmup_steps = int(args.warmup_epochs * steps_per_epoch(sources, args))
     start_epoch, step, best = 0, 0, {"acc": -1.0}
     generator = torch.Generator().manual_seed(args.seed)
     ckpt_path = out / "checkpoint.pth"
@@ -197,20 +277,23 @@ def main(args) -> dict:
             ema.load_state_dict(ckpt["ema"])
         optimizer.load_state_dict(ckpt["optimizer"])
         start_epoch, step, best = ckpt["epoch"] + 1, ckpt["step"], ckpt["best"]
+        mean, std = ckpt["mean"], ckpt["std"]
         generator.set_state(ckpt["generator"])
         print(f"resumed at epoch {start_epoch}", flush=True)
 
     log = (out / "log.jsonl").open("a")
     for epoch in range(start_epoch, args.epochs):
         t0 = time.time()
-        step, loss, acc = train_one_epoch(model, optimizer, images, targets, args, epoch,
-                                          step, total_steps, warmup_steps, mean, std, ema,
-                                          generator)
-        val = evaluate(model, v_images, v_labels, args, mean, std)
-        val_ema = evaluate(ema, v_images, v_labels, args, mean, std) if ema else -1.0
-        which, acc_best = ("ema", val_ema) if val_ema > val else ("model", val)
+        step, loss, acc = train_one_epoch(model, optimizer, sources, mix, args, epoch, step,
+                                          total_steps, warmup_steps, mean, std, ema,
+                                          generator, log_prior)
+        val = validate(model, valid_sets, args, mean, std)
+        val_ema = validate(ema, valid_sets, args, mean, std) if ema else {"score": -1.0}
+        which, chosen = ("ema", val_ema) if val_ema["score"] > val["score"] else ("model", val)
         rec = {"epoch": epoch + 1, "loss": round(loss, 4), "train_acc": round(acc, 4),
-               "valid_acc": round(val, 4), "valid_acc_ema": round(val_ema, 4),
+               "valid_acc": val[FERPLUS]["accuracy"], "score": val["score"],
+               "score_ema": val_ema["score"], "which": which,
+               "valid": {k: v for k, v in chosen.items() if k != "score"},
                "seconds": round(time.time() - t0, 1)}
         print(json.dumps(rec), flush=True)
         log.write(json.dumps(rec) + "\n")
@@ -218,8 +301,9 @@ def main(args) -> dict:
         state = {"args": vars(args), "mean": mean, "std": std, "epoch": epoch, "step": step,
                  "model": model.state_dict(), "ema": ema.state_dict() if ema else None,
                  "optimizer": optimizer.state_dict(), "generator": generator.get_state()}
-        if acc_best > best["acc"]:
-            best = {"acc": acc_best, "epoch": epoch + 1, "which": which}
+        if chosen["score"] > best["acc"]:
+            # "acc" is the selection score (FER2013Valid accuracy for FER+ alone).
+            best = {"acc": chosen["score"], "epoch": epoch + 1, "which": which}
             torch.save({**state, "best": best,
                         "weights": (ema if which == "ema" else model).state_dict()},
                        out / "best.pth")
@@ -228,7 +312,7 @@ def main(args) -> dict:
         (out / "checkpoint.pth.tmp").replace(ckpt_path)  # an interrupted save never corrupts
         if epoch >= args.epochs - args.keep_last:
             torch.save(state, out / f"epoch-{epoch + 1:02d}.pth")
-    print(f"best valid accuracy {best['acc']:.4f} ({best.get('which')}, epoch "
+    print(f"best valid score {best['acc']:.4f} ({best.get('which')}, epoch "
           f"{best.get('epoch')})", flush=True)
     return best
 

@@ -3,6 +3,7 @@ import torch
 from function.model import LABELS, load_model
 from tests.training.conftest import make_ferplus
 from training import export, train
+from training.metrics import expected_calibration_error
 from training.resnet import resnet34
 
 
@@ -18,7 +19,7 @@ def test_export_round_trip_is_self_describing_and_matches_eager(tmp_path):
 
     model = load_model(out)                    # needs nothing from training/
     assert model.info.labels == LABELS
-    assert model.info.input_size == 32 and model.info.id == "ferplus-resnet34@test"
+    assert model.info.input_size == 32 and model.info.id == "emotion-resnet34@test"
     assert model.info.temperature > 0
 
     ckpt = torch.load(run / "best.pth", weights_only=False)
@@ -51,6 +52,6 @@ def test_temperature_fit_recovers_a_known_scale():
     labels = torch.distributions.Categorical(logits=true).sample()
     t = export.fit_temperature(true * 3, labels)   # logits 3x too confident
     assert abs(t - 3) < 0.3
-    ece_raw = export.expected_calibration_error((true * 3).softmax(1), labels)
-    ece_fit = export.expected_calibration_error((true * 3 / t).softmax(1), labels)
+    ece_raw = expected_calibration_error((true * 3).softmax(1), labels)
+    ece_fit = expected_calibration_error((true * 3 / t).softmax(1), labels)
     assert ece_fit < ece_raw
