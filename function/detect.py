@@ -150,6 +150,7 @@ class _Net:
 class FaceDetector:
     def __init__(self, passes: tuple[Pass, ...] = PASSES) -> None:
         self._nets = [_Net(p) for p in passes]
+        self._largest = max(FIXED_SIDE.get(p.model, p.side) for p in passes)
         self.name = "blazeface:" + "+".join(
             f"{p.model.removeprefix('face_detection_').removesuffix('.tflite')}"
             f"@{FIXED_SIDE.get(p.model, p.side)}px" for p in passes)
@@ -162,12 +163,17 @@ class FaceDetector:
 
     def detect(self, image: Image.Image) -> list[Detection]:
         """Faces in an RGB image, in its pixels, largest first."""
-        rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        image = image if image.mode == "RGB" else image.convert("RGB")
+        w, h = image.size
+        # A large photo is first shrunk by an integer factor (PIL's box filter, ~10x
+        # cheaper than resizing all of it per pass): a 24 MP picture is 315 -> ~60 ms.
+        k = max(1, max(w, h) // (2 * self._largest))
+        small = image.reduce(k) if k > 1 else image
+        rgb = np.asarray(small)
         with self._lock:
             found = [net.run(rgb) for net in self._nets]
-        pts = np.concatenate([p for p, _ in found])
+        pts = np.concatenate([p for p, _ in found]) * (w / small.width, h / small.height)
         scores = np.concatenate([s for _, s in found])
-        h, w = rgb.shape[:2]
         return [self._to_detection(p, sc, w, h) for p, sc in _blend(pts, scores)]
 
     @staticmethod

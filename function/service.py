@@ -48,14 +48,14 @@ def crop_faces(image: Image.Image, detector: FaceDetector, align: bool = True) -
     """Every face the detector finds (at most MAX_FACES, largest first), each rotated so
     its eyes are level (``align``) and cropped as FER+ frames a face."""
     found = detector.detect(image)[:MAX_FACES]
-    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
-    return [Face(d.box, d.landmarks, _crop(rgb, d, align)) for d in found]
+    image = image if image.mode == "RGB" else image.convert("RGB")
+    return [Face(d.box, d.landmarks, _crop(image, d, align)) for d in found]
 
 
-def _crop(rgb: np.ndarray, d: Detection, align: bool) -> Image.Image:
+def _crop(image: Image.Image, d: Detection, align: bool) -> Image.Image:
     if "right_eye" not in d.landmarks or "left_eye" not in d.landmarks:
-        b = d.box.expanded(CROP_MARGIN, rgb.shape[1], rgb.shape[0])
-        return Image.fromarray(rgb[b.y:b.y + b.height, b.x:b.x + b.width])
+        b = d.box.expanded(CROP_MARGIN, *image.size)
+        return image.crop((b.x, b.y, b.x + b.width, b.y + b.height))
     (rx, ry), (lx, ly) = d.landmarks["right_eye"], d.landmarks["left_eye"]
     eyes = math.hypot(lx - rx, ly - ry)
     side = (SIDE_PER_BOX_WIDTH * d.box.width + SIDE_PER_EYE_DISTANCE * eyes) / 2
@@ -67,11 +67,20 @@ def _crop(rgb: np.ndarray, d: Detection, align: bool) -> Image.Image:
     cx = (rx + lx) / 2 - sin * CENTRE_BELOW_EYES * side
     cy = (ry + ly) / 2 + cos * CENTRE_BELOW_EYES * side
     out = max(1, round(side))
-    # Crop pixel (u, v) -> image point: rotate by the face's angle about the crop centre.
+    # Only the pixels the turned square can reach (within side/sqrt(2) of its centre) are
+    # read: a face in a 24 MP photo does not copy the photo.
+    r = side * 0.75
+    x0, y0 = max(0, math.floor(cx - r)), max(0, math.floor(cy - r))
+    x1 = min(image.width, max(x0 + 1, math.ceil(cx + r)))
+    y1 = min(image.height, max(y0 + 1, math.ceil(cy + r)))
+    x0, y0 = min(x0, x1 - 1), min(y0, y1 - 1)
+    region = np.asarray(image.crop((x0, y0, x1, y1)))
+    cx, cy = cx - x0, cy - y0
+    # Crop pixel (u, v) -> region point: rotate by the face's angle about the crop centre.
     k = side / out
     m = np.array([[cos * k, -sin * k, cx - k * (cos - sin) * out / 2],
                   [sin * k, cos * k, cy - k * (sin + cos) * out / 2]])
-    crop = cv2.warpAffine(rgb, m, (out, out), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+    crop = cv2.warpAffine(region, m, (out, out), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
     return Image.fromarray(crop)
 
