@@ -4,6 +4,7 @@ framing: FER2013Valid faces (majority protocol) upscaled 4x to 192 px and padded
 detector and crop_faces, classified by the shipped model.
 
     python -m benchmarks.alignment [--data ../shared/data/ferplus] [--model PATH] [--limit N]
+                                   [--conditions upright turned] [--no-framing]
 
 Prints: the framing medians (the constants of function/service.py), then accuracy on the
 faces found, with and without alignment. Not a test: figures for the README.
@@ -70,19 +71,22 @@ def main(args: argparse.Namespace) -> None:
         keep = keep[np.linspace(0, len(keep) - 1, args.limit).astype(int)]
     images, labels = split.images[keep], labels[keep]
     names = list(model.info.labels)
-    framing(detector, images)
+    if not args.no_framing:
+        framing(detector, images)
 
     def top(crops: list[Image.Image]) -> list[int]:
         return [names.index(next(iter(p))) for p in model.predict(crops)]
 
     whole = np.array(top([Image.fromarray(a) for a in images])) == labels
-    rng = random.Random(0)
     print(f"\n{model.info.id}, {len(images)} FER2013Valid faces; the 48x48 crops as they "
           f"are: {100 * whole.mean():.2f}%")
     print("| faces | found | accuracy on the faces found: aligned | not aligned | "
           "the 48x48 crops of the same faces |")
     print("|---|---|---|---|---|")
-    for name, tilt in (("upright", 0), (f"turned up to +-{MAX_TILT} degrees", MAX_TILT)):
+    conditions = {"upright": 0, "turned": MAX_TILT}
+    for name, tilt in ((n, conditions[n]) for n in args.conditions):
+        name = f"turned up to +-{tilt} degrees" if tilt else name
+        rng = random.Random(0)      # each condition its own seeded angles
         aligned, plain, found = [], [], []
         for i, face48 in enumerate(images):
             im = canvas(face48, rng.uniform(-tilt, tilt))
@@ -104,6 +108,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="../shared/data/ferplus")
     p.add_argument("--model", default=None, help="model file (default: the one in models/)")
     p.add_argument("--limit", type=int, default=0, help="use N faces spread over the split")
+    p.add_argument("--conditions", nargs="+", choices=("upright", "turned"),
+                   default=["upright", "turned"])
+    p.add_argument("--no-framing", action="store_true", help="skip the framing medians")
     return p
 
 
