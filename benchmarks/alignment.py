@@ -61,7 +61,7 @@ def framing(detector: FaceDetector, images: np.ndarray) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)      # accuracy, not speed: one thread never waits on another
     model = load_model(args.model or default_model_path())
     detector = FaceDetector()
     split = read_split(Path(args.data) / "FER2013Valid", ".cache/ferplus")

@@ -159,6 +159,7 @@ def frame_ms(detector, frames: list[Image.Image], threads: int, runs: int) -> fl
 
 
 def main(args: argparse.Namespace) -> None:
+    torch.set_num_threads(1)      # MTCNN's recall pass; frame_ms sets each timed count
     probes = samples(Path(args.data), args.per_size)
     bgs = backgrounds()
     timing_frames = [s.frame for s in probes[:: max(1, len(probes) // 20)]]
