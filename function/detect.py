@@ -179,7 +179,8 @@ class FaceDetector:
     @staticmethod
     def _to_detection(p: np.ndarray, score: float, w: int, h: int) -> Detection:
         (cx, cy), (bw, bh) = p[0], p[1]
-        x0, y0 = max(0, round(cx - bw / 2)), max(0, round(cy - bh / 2))
+        x0 = min(w - 1, max(0, round(cx - bw / 2)))
+        y0 = min(h - 1, max(0, round(cy - bh / 2)))
         x1, y1 = min(w, round(cx + bw / 2)), min(h, round(cy + bh / 2))
         marks = {n: (float(x), float(y)) for n, (x, y) in zip(LANDMARKS, p[2:], strict=True)}
         return Detection(Box(x0, y0, max(1, x1 - x0), max(1, y1 - y0)), marks, float(score))
@@ -200,6 +201,7 @@ def _blend(pts: np.ndarray, scores: np.ndarray) -> list[tuple[np.ndarray, float]
             continue
         inter = np.prod(np.clip(np.minimum(hi[i], hi) - np.maximum(lo[i], lo), 0, None), axis=1)
         group = left & (inter / (area[i] + area - inter + 1e-9) > NMS_IOU)
+        group[i] = True             # even a degenerate (zero-size) box is its own group
         left &= ~group
         wts = scores[group][:, None, None]
         out.append(((pts[group] * wts).sum(0) / wts.sum(), float(scores[i])))
