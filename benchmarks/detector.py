@@ -1,89 +1,196 @@
-"""Face detector set-ups: the size frames are searched at, and the Haar cascade file.
+"""Face detectors compared on frames the benchmark makes itself: recall per face size,
+false boxes, and ms per 640x480 frame at 1 and 2 threads.
 
-    python -m benchmarks.detector [--model PATH] [--runs 30]
+    python -m benchmarks.detector [--data ../shared/data] [--per-size 60] [--runs 30]
 
-Per set-up: faces found in the benchmark frame (one is right), p50 of that whole frame
-(decode, detect, classify) and of detection alone at 2 threads, and which face sizes it
-still finds: the astronaut pasted into a 640x480 frame with a face from 24 to 160 px wide.
-Not a test: figures for the README.
+Faces: the heads of ``taiwanese/valid`` (studio portraits, 259) and scikit-image's
+astronaut, each pasted into a 640x480 face-free picture at a face width of 32 to 320 px, at
+a random place, in-plane rotation (within +-30 degrees) and lighting (gain 0.5-1.5, gamma
+0.7-1.4), one face a frame, seeded. The true face box is the Haar cascade's on the upright
+source picture at full size, moved with the paste; a detection finds it when its centre is
+within half a face width of the true centre and its width within 0.5-2x. False boxes: every
+box on the eight face-free pictures alone (scikit-image's coffee, chelsea, rocket,
+hubble_deep_field, coins, page, immunohistochemistry, colorwheel, resized to 640x480), and
+boxes of the pasted frames that match no face. Candidates: the shipped set-up, other
+BlazeFace ones (benchmarks.candidates), the Haar cascade the API used before, and MTCNN
+(benchmarks.mtcnn; measured where the facenet-pytorch wheel is installed). Not a test:
+figures for the README.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
+import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
-from benchmarks.common import median_ms, webcam_frame
-from function.detect import CASCADE, Box, FaceDetector
+from benchmarks.candidates import HaarDetector, full_range, short_range
+from benchmarks.common import machine, median_ms
+from benchmarks.mtcnn import MTCNN
+from function.detect import Box, Detection, FaceDetector
 
-CASCADES = (CASCADE, "haarcascade_frontalface_alt2.xml")
-SIDES = (320, 480, 640)
-FACE_WIDTHS = (24, 32, 40, 48, 64, 96, 160)
+FRAME = (640, 480)
+FACE_WIDTHS = (32, 40, 48, 64, 96, 128, 192, 256, 320)
+MAX_TILT = 30
+BACKGROUNDS = ("coffee", "chelsea", "rocket", "hubble_deep_field", "coins", "page",
+               "immunohistochemistry", "colorwheel")
+CANDIDATES: dict[str, Callable[[], object]] = {
+    "Haar cascade, 480 px (before)": HaarDetector,
+    "BlazeFace short-range, 320 + 128 px, score 0.75 (shipped)": FaceDetector,
+    "BlazeFace short-range, 288 + 128 px, score 0.7": lambda: short_range((288, 0.7),
+                                                                          (128, 0.7)),
+    "BlazeFace short-range, 256 + 128 px, score 0.6": lambda: short_range((256, 0.6),
+                                                                          (128, 0.6)),
+    "BlazeFace short-range, 320 px, score 0.75": lambda: short_range((320, 0.75)),
+    "BlazeFace short-range, 128 px (the page's), score 0.5": lambda: short_range((128, 0.5)),
+    "BlazeFace full-range, 192 px, score 0.5": full_range,
+    "MTCNN, faces from 32 px (facenet-pytorch's weights)": MTCNN,
+}
 
 
-def astronaut_face() -> tuple[Image.Image, Box]:
-    """The astronaut and her face box, found at full resolution."""
+@dataclass
+class Sample:
+    frame: Image.Image
+    truth: Box           # the face, upright-equivalent box centred on the rotated face
+    width: int           # the bin it was made for
+
+
+def backgrounds() -> list[Image.Image]:
     from skimage import data
 
-    im = Image.fromarray(data.astronaut())
-    box = FaceDetector(CASCADE, max_side=max(im.size)).detect(im)[0]
-    return im, box
+    return [Image.fromarray(getattr(data, name)()).convert("RGB").resize(FRAME, Image.BICUBIC)
+            for name in BACKGROUNDS]
 
 
-def frame_with_face(width: int) -> tuple[Image.Image, Box]:
-    """A 640x480 frame holding the astronaut with a face ``width`` px wide, and that box."""
-    im, face = astronaut_face()
+def sources(data_dir: Path) -> list[tuple[Image.Image, Box]]:
+    """Pictures with exactly one face the cascade finds upright at full size, and its box."""
+    from skimage import data
+
+    haar = HaarDetector(max_side=10_000)
+    pictures = [Image.fromarray(data.astronaut())]
+    pictures += [Image.open(p).convert("RGB")
+                 for p in sorted((data_dir / "taiwanese" / "valid").glob("*.jpg"))]
+    out = []
+    for im in pictures:
+        big = im.resize((im.width * 2, im.height * 2), Image.BICUBIC) if im.width < 400 else im
+        found = haar.detect(big)
+        if len(found) == 1:
+            out.append((im, found[0].box.scaled(im.width / big.width)))
+    return out
+
+
+def paste(bg: Image.Image, src: Image.Image, face: Box, width: int,
+          rng: random.Random) -> tuple[Image.Image, Box]:
     s = width / face.width
-    scaled = im.resize((round(im.size[0] * s), round(im.size[1] * s)))
-    frame = Image.new("RGB", (640, 480), (90, 100, 110))
-    fx, fy = round(face.x * s), round(face.y * s)
-    at = (320 - fx - width // 2, 200 - fy - width // 2)
-    frame.paste(scaled, at)
-    return frame, Box(at[0] + fx, at[1] + fy, width, round(face.height * s))
+    im = src.resize((max(1, round(src.width * s)), max(1, round(src.height * s))),
+                    Image.BICUBIC)
+    gain, gamma = rng.uniform(0.5, 1.5), rng.uniform(0.7, 1.4)
+    arr = 255 * (np.asarray(im, np.float32) / 255) ** gamma * gain
+    im = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+    fx, fy = (face.x + face.width / 2) * s, (face.y + face.height / 2) * s
+    # A soft oval around the head, so no picture edge is pasted with it.
+    mask = Image.new("L", im.size, 0)
+    rx, ry = 1.0 * width, 1.35 * width
+    ImageDraw.Draw(mask).ellipse((fx - rx, fy - ry * 0.8, fx + rx, fy + ry * 1.2), fill=255)
+    mask = mask.filter(ImageFilter.GaussianBlur(width / 10))
+    angle = rng.uniform(-MAX_TILT, MAX_TILT)
+    im = im.rotate(angle, Image.BICUBIC, center=(fx, fy))
+    mask = mask.rotate(angle, Image.BICUBIC, center=(fx, fy))
+    fh = face.height * s
+    # The rotated face's axis-aligned extent must lie in the frame.
+    rad = math.radians(angle)
+    ex = (width * abs(math.cos(rad)) + fh * abs(math.sin(rad))) / 2
+    ey = (width * abs(math.sin(rad)) + fh * abs(math.cos(rad))) / 2
+    cx = rng.uniform(ex, FRAME[0] - ex)
+    cy = rng.uniform(ey, FRAME[1] - ey)
+    frame = bg.copy()
+    frame.paste(im, (round(cx - fx), round(cy - fy)), mask)
+    return frame, Box(round(cx - width / 2), round(cy - fh / 2), width, round(fh))
 
 
-def hit(found: list[Box], truth: Box) -> bool:
-    cx, cy = truth.x + truth.width / 2, truth.y + truth.height / 2
-    return len(found) == 1 and all(
-        abs(b.x + b.width / 2 - cx) < truth.width / 2
-        and abs(b.y + b.height / 2 - cy) < truth.height / 2 for b in found)
+def samples(data_dir: Path, per_size: int, seed: int = 0) -> list[Sample]:
+    rng = random.Random(seed)
+    srcs, bgs = sources(data_dir), backgrounds()
+    out = []
+    for width in FACE_WIDTHS:
+        for _ in range(per_size):
+            src, face = rng.choice(srcs)
+            frame, truth = paste(rng.choice(bgs), src, face, width, rng)
+            out.append(Sample(frame, truth, width))
+    return out
+
+
+def matches(found: Box, truth: Box) -> bool:
+    dx = (found.x + found.width / 2) - (truth.x + truth.width / 2)
+    dy = (found.y + found.height / 2) - (truth.y + truth.height / 2)
+    return (math.hypot(dx, dy) < truth.width / 2
+            and 0.5 <= found.width / truth.width <= 2)
+
+
+def evaluate(detector, probes: list[Sample], bgs: list[Image.Image]) -> dict:
+    hits = {w: 0 for w in FACE_WIDTHS}
+    totals = {w: 0 for w in FACE_WIDTHS}
+    extra = 0
+    for smp in probes:
+        found: list[Detection] = detector.detect(smp.frame)
+        ok = [matches(d.box, smp.truth) for d in found]
+        totals[smp.width] += 1
+        hits[smp.width] += any(ok)
+        extra += len(ok) - min(1, sum(ok))
+    false_bg = sum(len(detector.detect(bg)) for bg in bgs)
+    return {"recall": {w: hits[w] / totals[w] for w in FACE_WIDTHS},
+            "recall40": sum(hits[w] for w in FACE_WIDTHS if w >= 40)
+            / sum(totals[w] for w in FACE_WIDTHS if w >= 40),
+            "false_bg": false_bg, "extra": extra}
+
+
+def frame_ms(detector, frames: list[Image.Image], threads: int, runs: int) -> float:
+    cv2.setNumThreads(threads)
+    torch.set_num_threads(threads)
+    i = iter(range(10**9))
+    return median_ms(lambda: detector.detect(frames[next(i) % len(frames)]), runs)
 
 
 def main(args: argparse.Namespace) -> None:
-    import os
-
-    from function.images import decode_image
-    from function.model import default_model_path, load_model
-    from function.service import analyse
-
-    torch.set_num_threads(2)
-    cv2.setNumThreads(2)
-    model = load_model(args.model or os.environ.get("MODEL_PATH") or default_model_path())
-    jpeg = webcam_frame()
-    image = decode_image(jpeg).image
-    probes = [(w, *frame_with_face(w)) for w in FACE_WIDTHS]
-    print("| cascade | search side px | faces in the frame | frame p50 ms | detect p50 ms | "
-          "face widths found |")
-    print("|---|---|---|---|---|---|")
-    for cascade in CASCADES:
-        for side in SIDES:
-            det = FaceDetector(cascade, side)
-            frame = median_ms(lambda d=det: analyse(jpeg, True, model, d), args.runs)
-            detect = median_ms(lambda d=det: d.detect(image), args.runs)
-            found = [str(w) for w, im, truth in probes if hit(det.detect(im), truth)]
-            # A frame whose face is missed skips classification: its time is no win.
-            print(f"| {cascade.removeprefix('haarcascade_frontalface_')} | {side} | "
-                  f"{len(det.detect(image))} | {frame:.1f} | {detect:.1f} | "
-                  f"{', '.join(found) or 'none'} |")
+    torch.set_num_threads(1)      # MTCNN's recall pass; frame_ms sets each timed count
+    probes = samples(Path(args.data), args.per_size)
+    bgs = backgrounds()
+    timing_frames = [s.frame for s in probes[:: max(1, len(probes) // 20)]]
+    print(f"{len(probes)} pasted faces ({args.per_size} per width), {len(bgs)} face-free "
+          f"pictures; {machine()}")
+    widths = " | ".join(f"{w}" for w in FACE_WIDTHS)
+    print(f"\n| detector | recall at face width {widths} px | recall >= 40 px | "
+          "false boxes: face-free pictures / pasted frames | ms per frame, 1 / 2 threads |")
+    print("|---|" + "---|" * len(FACE_WIDTHS) + "---|---|---|")
+    for name, make in CANDIDATES.items():
+        if args.only and not any(o.lower() in name.lower() for o in args.only):
+            continue
+        try:
+            det = make()
+        except FileNotFoundError as exc:
+            print(f"| {name} | not measured: {exc} |")
+            continue
+        r = evaluate(det, probes, bgs)
+        t1 = frame_ms(det, timing_frames, 1, args.runs)
+        t2 = frame_ms(det, timing_frames, 2, args.runs)
+        cells = " | ".join(f"{100 * r['recall'][w]:.0f}" for w in FACE_WIDTHS)
+        print(f"| {name} | {cells} | {100 * r['recall40']:.1f}% | {r['false_bg']} / "
+              f"{r['extra']} | {t1:.1f} / {t2:.1f} |", flush=True)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default=None, help="model file (default: the one in models/)")
-    p.add_argument("--runs", type=int, default=30)
+    p.add_argument("--data", default="../shared/data", help="folder holding taiwanese/")
+    p.add_argument("--per-size", type=int, default=60, help="pasted faces per face width")
+    p.add_argument("--runs", type=int, default=60, help="timed detections per thread count")
+    p.add_argument("--only", nargs="*", help="detectors whose name contains one of these")
     return p
 
 

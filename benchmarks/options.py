@@ -8,7 +8,7 @@ mirror when the file does). Per option: per-face latency (batch of 1, network on
 and 2 threads, the p50 of a whole 640x480 frame (decode, detect, classify) at 2 threads,
 the largest probability difference from the shipped file on 64 real faces, and, with
 --data, majority-protocol accuracy on FER2013Valid and FER2013Test for the options that
-change the arithmetic (bf16, int8). Then benchmarks.detector's table of detector sizes.
+change the arithmetic (bf16, int8). Then benchmarks.detector's table of face detectors.
 Not a test: figures for the README (machines are noisy).
 """
 
@@ -307,8 +307,7 @@ def main(args: argparse.Namespace) -> None:
         from benchmarks import detector
 
         print()
-        detector.main(detector.get_args_parser().parse_args(
-            ["--runs", str(args.frame_runs), "--model", str(path)]))
+        detector.main(detector.get_args_parser().parse_args(["--runs", str(args.frame_runs)]))
 
 
 if __name__ == "__main__":

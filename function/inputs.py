@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -15,7 +16,10 @@ from function.limits import IMAGE_FORMATS, MAX_BODY_BYTES
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 ACCEPTED_TYPES = ("application/json", *FORM_TYPES, *IMAGE_FORMATS.values())
 FORM_FIELD = "imgBase64"
-_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+# The values ``detect`` takes, wherever it is given (query, JSON, form); JSON may also use
+# its booleans and the numbers 1 and 0. Anything else is a 422.
+FLAG_VALUES = {"true": True, "1": True, "false": False, "0": False}
+FlagText = Literal[tuple(FLAG_VALUES)]
 
 
 @dataclass
@@ -29,17 +33,22 @@ def _too_large() -> APIError:
                     f"the request body is over the limit of {MAX_BODY_BYTES} bytes")
 
 
-def _flag(value: object, where: str) -> bool:
+def parse_flag(value: object, where: str) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
-        return value.strip().lower() in _TRUE
-    raise APIError(422, "invalid_parameter", f"{where} must be true or false")
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value in FLAG_VALUES:
+        return FLAG_VALUES[value]
+    raise APIError(422, "invalid_parameter",
+                   f"{where} must be one of true, false, 1, 0")
 
 
-async def read_image_request(request: Request, detect: bool | None) -> ImageRequest:
-    """``detect`` from the query string wins over one in the body; when neither says,
-    the prototype's form requests (tight crops) mean false and the rest true."""
+async def read_image_request(request: Request, detect: str | None) -> ImageRequest:
+    """``detect`` from the query string wins over one in the body; when neither says, the
+    prototype's ``imgBase64`` text field (tight crops) means false, everything else
+    (JSON, image bodies, a multipart file) true."""
+    flag = None if detect is None else parse_flag(detect, "the detect query parameter")
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json":
         data = parse_json(await request.body())
@@ -49,16 +58,16 @@ async def read_image_request(request: Request, detect: bool | None) -> ImageRequ
                            'the JSON body has no "image": send {"image": "<base64>"}')
         if not isinstance(image, str):
             raise APIError(400, "invalid_base64", '"image" must be a base64 string')
-        if detect is None and "detect" in data:
-            detect = _flag(data["detect"], '"detect"')
-        return ImageRequest(decode_base64(image), True if detect is None else detect)
+        if flag is None and "detect" in data:
+            flag = parse_flag(data["detect"], '"detect"')
+        return ImageRequest(decode_base64(image), True if flag is None else flag)
     if ctype in FORM_TYPES:
-        return await _read_form(request, ctype, detect)
+        return await _read_form(request, ctype, flag)
     if ctype in IMAGE_FORMATS.values():
         body = await request.body()
         if not body:
             raise APIError(400, "missing_image", "the request body is empty")
-        return ImageRequest(body, True if detect is None else detect)
+        return ImageRequest(body, True if flag is None else flag)
     if not ctype and not await request.body():
         raise APIError(400, "missing_image", "no image was sent")
     raise APIError(415, "unsupported_media_type",
@@ -66,7 +75,7 @@ async def read_image_request(request: Request, detect: bool | None) -> ImageRequ
                    + ", ".join(ACCEPTED_TYPES))
 
 
-async def _read_form(request: Request, ctype: str, detect: bool | None) -> ImageRequest:
+async def _read_form(request: Request, ctype: str, flag: bool | None) -> ImageRequest:
     try:
         form = await request.form(max_files=1, max_fields=16, max_part_size=MAX_BODY_BYTES)
     except APIError:
@@ -74,19 +83,22 @@ async def _read_form(request: Request, ctype: str, detect: bool | None) -> Image
     except Exception:  # noqa: BLE001 - malformed multipart or url-encoding
         raise APIError(400, "invalid_form", "the form body could not be parsed") from None
     try:
-        value = form.get(FORM_FIELD) or form.get("image")
-        if detect is None and form.get("detect") is not None:
-            detect = _flag(form.get("detect"), "form field detect")
+        name = FORM_FIELD if form.get(FORM_FIELD) else "image"
+        value = form.get(name)
+        if flag is None and form.get("detect") is not None:
+            flag = parse_flag(form.get("detect"), "form field detect")
         if value is None or value == "":
-            raise APIError(400, "missing_image",
-                           f"the form has no {FORM_FIELD} field with a base64 image")
+            raise APIError(400, "missing_image", f"the form has no {FORM_FIELD} field with a "
+                           "base64 image and no image file")
         if isinstance(value, UploadFile):
             data = await value.read()   # a multipart file part carries raw image bytes
+            crop = False                # a file is a photo, whatever its part is called
         else:
             data = decode_base64(value, plus_as_space=ctype == FORM_TYPES[0])
+            crop = name == FORM_FIELD   # the prototype sent face crops in this field
     finally:
         await form.close()
-    return ImageRequest(data, False if detect is None else detect)
+    return ImageRequest(data, (not crop) if flag is None else flag)
 
 
 class BodyLimitMiddleware:

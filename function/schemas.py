@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
+from function.detect import LANDMARKS
 from function.model import LABELS
 
 _PRED = f"every label ({', '.join(LABELS)}) -> probability, most likely first; sums to 1"
@@ -16,8 +19,19 @@ class BoxOut(BaseModel):
     height: int
 
 
+class LandmarkOut(BaseModel):
+    type: Literal[LANDMARKS] = Field(description=(
+        "which point; left and right are the person's (their right eye is on the left "
+        "of the picture)"))
+    x: float
+    y: float
+
+
 class FaceOut(BaseModel):
     box: BoxOut = Field(description="pixels of the image as sent (after EXIF rotation)")
+    landmarks: list[LandmarkOut] = Field(description=(
+        "eyes, nose tip, mouth centre and ear tragions, in pixels like the box; empty "
+        "with detect=false"))
     emotion: str = Field(description="the most likely label")
     confidence: float = Field(description="its calibrated probability")
     predictions: dict[str, float] = Field(description=_PRED)

