@@ -45,7 +45,7 @@ train: venv
 	$(BIN)/python -m training.train --data $(DATA) --output-dir runs/r34
 
 evaluate: venv
-	$(BIN)/python -m training.evaluate --data $(DATA) --split FER2013Test
+	$(BIN)/python -m training.evaluate --data $(DATA) --table
 
 clean:
 	rm -rf $(VENV) .cache site/vendor site/node_modules

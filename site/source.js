@@ -48,6 +48,7 @@ export class Source {
     this.stream = null;
     this.fileUrl = null;
     this.startedAt = 0;
+    this.plays = 0; // numbers each play(), so one overtaken by a newer source gives way
     video.addEventListener('ended', () => this.ended());
     $('camera-button').addEventListener('click', () => this.handleCameraButton());
     $('file-input').addEventListener('change', () => this.handleFileChange());
@@ -107,6 +108,7 @@ export class Source {
     }
     this.stage('starting', 'Starting the camera…');
     this.starting = true;
+    const turn = this.plays;
     let stream;
     try {
       stream = await navigator.mediaDevices.getUserMedia(CONSTRAINTS);
@@ -116,8 +118,9 @@ export class Source {
     } finally {
       this.starting = false;
     }
-    if (this.kind) {
-      // A file was chosen while the permission prompt was open: it stays.
+    if (this.kind || turn !== this.plays) {
+      // A file was chosen while the permission prompt was open: it stays, or, if it could
+      // not be played, its message does, with the camera left for the user to start.
       stream.getTracks().forEach((track) => track.stop());
       return;
     }
@@ -141,9 +144,13 @@ export class Source {
   }
 
   async play(kind, name = '') {
+    const turn = ++this.plays;
     try {
       await this.video.play();
     } catch (error) {
+      // A file chosen while the camera was still starting pauses the camera's play(): that
+      // AbortError is not a failure, and stopping here would close the newer source.
+      if (turn !== this.plays) return;
       // Autoplay of a muted inline video is allowed everywhere; this is a real failure.
       this.stop();
       if (kind === 'camera') {
@@ -151,10 +158,12 @@ export class Source {
       } else {
         showMessage('file', `This browser cannot play ${name || 'that file'} ` +
           `(${error.message || error.name}). Try a WebM or MP4 video.`);
+        $('camera-button').textContent = 'Start camera';
         this.stage('error', 'The video could not be played.');
       }
       return;
     }
+    if (turn !== this.plays) return;
     this.kind = kind;
     this.name = kind === 'camera' ? 'camera' : name;
     this.startedAt = performance.now();
