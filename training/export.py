@@ -1,6 +1,6 @@
 """Export a training checkpoint as the self-describing TorchScript file the API loads.
 
-    python -m training.export --checkpoint runs/r34/best.pth --output models/ferplus-resnet34.pt
+    python -m training.export --checkpoint runs/r34/best.pth --output models/emotion-resnet34.pt
 
 Traces the network (optionally averaged over test-time views of each face), fits the
 softmax temperature on FER2013Valid, checks the traced file against the eager network, and
