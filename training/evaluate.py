@@ -22,10 +22,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from function.detect import FaceDetector
 from function.model import EmotionModel, default_model_path, load_model
-from training.expressions import DETECT_SETS, SETS, api_crop, read_rows
-from training.ferplus import SPLITS, majority_labels, read_split
+from training.expressions import DETECT_SETS, SETS, api_crops, read_rows
+from training.ferplus import SPLITS, majority_faces
 from training.metrics import metrics
 
 FERPLUS = "ferplus"
@@ -64,21 +63,13 @@ def load_faces(args: argparse.Namespace, name: str, split: str) -> \
     if name == FERPLUS:
         if split not in SPLITS:
             raise SystemExit(f"--split for FER+ must be one of {', '.join(SPLITS)}")
-        data = read_split(Path(args.data) / split, args.cache_dir)
-        labels = majority_labels(data.votes)
-        keep = labels >= 0
-        return ([Image.fromarray(a) for a in data.images[keep]],
-                torch.from_numpy(labels[keep]), 0)
+        images, labels = majority_faces(Path(args.data) / split, args.cache_dir)
+        return [Image.fromarray(a) for a in images], torch.from_numpy(labels), 0
     folder = Path(args.sets_root) / name
     rows = read_rows(folder, split)
-    detector = FaceDetector() if name in DETECT_SETS else None
-    faces, missed = [], 0
-    for path, _ in rows:
-        with Image.open(folder / path) as im:
-            crop, found = api_crop(im, name in DETECT_SETS, detector)
-        faces.append(crop)
-        missed += not found
-    return faces, torch.tensor([lab for _, lab in rows]), missed
+    crops = list(api_crops(folder, rows, name in DETECT_SETS))
+    return ([c for c, _ in crops], torch.tensor([lab for _, lab in rows]),
+            sum(not found for _, found in crops))
 
 
 def rate(model: EmotionModel, faces: list[Image.Image], batch: int = 256) -> torch.Tensor:

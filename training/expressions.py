@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +73,15 @@ def api_crop(image: Image.Image, detect: bool, detector: FaceDetector | None) ->
     return (faces[0].crop, True) if faces else (image, False)
 
 
+def api_crops(folder: Path, rows: list[tuple[str, int]], detect: bool,
+              detector: FaceDetector | None = None) -> Iterator[tuple[Image.Image, bool]]:
+    """The API's crop of each row's picture, and whether a face was found in it."""
+    detector = detector or (FaceDetector() if detect else None)
+    for path, _ in rows:
+        with Image.open(folder / path) as im:
+            yield api_crop(im, detect, detector)
+
+
 def read_set(folder: str | Path, split: str, size: int, cache_dir: str | Path | None = None,
              detect: bool | None = None, detector: FaceDetector | None = None) -> LabelledSet:
     """All faces of one split at ``size`` px; cached as .npz keyed by the label file."""
@@ -89,11 +98,8 @@ def read_set(folder: str | Path, split: str, size: int, cache_dir: str | Path | 
             z = np.load(cache)
             return LabelledSet(name, z["images"], z["labels"], [p for p, _ in rows],
                                int(z["missed"]))
-    detector = detector or (FaceDetector() if detect else None)
     images, missed = [], 0
-    for path, _ in rows:
-        with Image.open(folder / path) as im:
-            crop, found = api_crop(im, detect, detector)
+    for crop, found in api_crops(folder, rows, detect, detector):
         missed += not found
         images.append(face_array(crop, size, grayscale=True))
     arr = np.stack(images) if images else np.zeros((0, size, size), np.uint8)

@@ -79,6 +79,15 @@ def read_split(folder: str | Path, cache_dir: str | Path | None = None) -> Split
     return Split(images, votes, [r[0] for r in rows])
 
 
+def majority_faces(folder: str | Path, cache_dir: str | Path | None = None) -> \
+        tuple[np.ndarray, np.ndarray]:
+    """The faces of one split the majority protocol keeps, and their labels."""
+    split = read_split(folder, cache_dir)
+    labels = majority_labels(split.votes)
+    keep = labels >= 0
+    return split.images[keep], labels[keep]
+
+
 def _load_gray(path: Path) -> np.ndarray:
     with Image.open(path) as im:
         im = im.convert("L")

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from training.expressions import SETS, one_hot, read_set
-from training.ferplus import majority_labels, read_split, soft_targets
+from training.ferplus import majority_faces, majority_labels, read_split, soft_targets
 
 FERPLUS = "ferplus"
 
@@ -79,11 +79,8 @@ def load_valid(names: list[str], ferplus_dir: str | Path, sets_root: str | Path,
     out = []
     for name in names:
         if name == FERPLUS:
-            valid = read_split(Path(ferplus_dir) / "FER2013Valid", cache_dir)
-            lab = majority_labels(valid.votes)
-            keep = lab >= 0
-            out.append(ValidSet(name, torch.from_numpy(valid.images[keep]),
-                                torch.from_numpy(lab[keep])))
+            images, labels = majority_faces(Path(ferplus_dir) / "FER2013Valid", cache_dir)
+            out.append(ValidSet(name, torch.from_numpy(images), torch.from_numpy(labels)))
         else:
             s = read_set(Path(sets_root) / name, "valid", size, cache_dir)
             out.append(ValidSet(name, torch.from_numpy(s.images), torch.from_numpy(s.labels)))

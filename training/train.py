@@ -25,7 +25,7 @@ from tqdm import tqdm
 from function.model import LABELS
 from training.augment import augment_batch, degrade_batch, normalize, resize_batch
 from training.distill import teacher_probabilities
-from training.ferplus import majority_labels, read_split, soft_targets
+from training.ferplus import majority_faces, majority_labels, read_split, soft_targets
 from training.metrics import metrics
 from training.mix import (
     FERPLUS,
@@ -214,16 +214,14 @@ def initial_weights(path: str) -> tuple[dict, float, float, str]:
 def load_training_data(args):
     data = Path(args.data)
     train = read_split(data / "FER2013Train", args.cache_dir)
-    valid = read_split(data / "FER2013Valid", args.cache_dir)
+    v_images, v_labels = majority_faces(data / "FER2013Valid", args.cache_dir)
     # Train on every image the majority protocol keeps, with its vote distribution.
     keep = majority_labels(train.votes) >= 0
     images = torch.from_numpy(train.images[keep])
     targets = torch.from_numpy(soft_targets(train.votes[keep]))
     if args.limit:
         images, targets = images[:args.limit], targets[:args.limit]
-    vlab = majority_labels(valid.votes)
-    vkeep = vlab >= 0
-    return images, targets, torch.from_numpy(valid.images[vkeep]), torch.from_numpy(vlab[vkeep])
+    return images, targets, torch.from_numpy(v_images), torch.from_numpy(v_labels)
 
 
 def main(args) -> dict:
