@@ -17,7 +17,7 @@ from function.limits import IMAGE_FORMATS, MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_P
 # PIL's own bomb guard fires only at twice its limit; ours is checked before decoding.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
-# Largest side a JPEG is decoded at: detection runs at ~480 px, and faces stay sharp enough
+# Largest side a JPEG is decoded at: detection runs at 320 px at most, and faces stay sharp enough
 # to classify at 64 px; PIL's draft mode lets libjpeg skip the rest (much faster).
 DECODE_MAX_SIDE = 1600
 

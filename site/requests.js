@@ -16,7 +16,8 @@ const CROP_MARGIN = 0.025;
 // The model reads faces at 96 px; 160 px leaves headroom and is still only ~8 KB.
 const CROP_SIDE = 160;
 const CROP_QUALITY = 0.85;
-// Fallback frames: the server detects at ~480 px, so more than 640 px wide is wasted upload.
+// Fallback frames: the server detects at 320 px at most, so more than 640 px wide is wasted
+// upload.
 const FRAME_WIDTH = 640;
 const FRAME_QUALITY = 0.8;
 const SLOW_AFTER_MS = 3000;

@@ -108,6 +108,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="lower the Contempt logit (in fc.bias, so the file stays torchvision's "
                         "resnet34) until at most this share of the other faces of every valid "
                         "split is called Contempt")
+    p.add_argument("--contempt-offset", type=float, default=None,
+                   help="add this to the Contempt logit (in fc.bias) instead of searching "
+                        "it with --false-contempt-cap (training.operating_point prints one)")
     p.add_argument("--name", default="emotion-resnet34")
     p.add_argument("--version", default=None, help="default: today's date")
     return p
@@ -126,18 +129,24 @@ def main(args: argparse.Namespace) -> Path:
     names = ["ferplus", *(n for n in parse_mix(targs.get("mix", "ferplus=1")) if n != "ferplus")]
     valid = load_valid(names, data, targs.get("sets_root", "../shared/data"), size,
                        targs.get("cache_dir", ".cache/ferplus"))
+    if args.false_contempt_cap is not None and args.contempt_offset is not None:
+        raise SystemExit("give --false-contempt-cap or --contempt-offset, not both")
     if args.prior_shift:
-        mix = parse_mix(targs["mix"])
-        sources = load_sources(mix, data, targs.get("sets_root", "../shared/data"), size,
-                               targs.get("cache_dir", ".cache/ferplus"), targs["smoothing"])
-        shift = args.prior_shift * class_prior(sources, mix).log()
+        prior = ckpt.get("prior")
+        if prior is None:   # checkpoints from before train.py stored it
+            mix = parse_mix(targs["mix"])
+            prior = class_prior(load_sources(mix, data, targs.get("sets_root", "../shared/data"),
+                                             size, targs.get("cache_dir", ".cache/ferplus"),
+                                             targs["smoothing"]), mix)
+        shift = args.prior_shift * prior.log()
         with torch.no_grad():
             net.fc.bias += shift
         print("prior shift " + ", ".join(f"{n} {v:+.2f}" for n, v in
                                          zip(LABELS, shift.tolist(), strict=True)))
     per_set = {v.name: (predict(module, v.images, size, mean, std), v.labels) for v in valid}
-    if args.false_contempt_cap is not None:
-        offset = contempt_offset(per_set, args.false_contempt_cap)
+    if args.false_contempt_cap is not None or args.contempt_offset is not None:
+        offset = args.contempt_offset if args.contempt_offset is not None else \
+            contempt_offset(per_set, args.false_contempt_cap)
         with torch.no_grad():
             net.fc.bias[CONTEMPT] += offset
         per_set = {k: (lg + offset * F.one_hot(torch.tensor(CONTEMPT), len(LABELS)), lab)

@@ -249,12 +249,10 @@ def main(args) -> dict:
             s.targets = (1 - args.teacher_weight) * s.targets + args.teacher_weight * taught
         print(f"teacher {args.teacher} blended into the targets ({time.time() - t0:.0f} s)",
               flush=True)
-    log_prior = None
-    if args.logit_adjust:
-        prior = class_prior(sources, mix)
-        log_prior = args.logit_adjust * prior.log()
-        print("class prior of the mix: " + ", ".join(
-            f"{n} {p:.3f}" for n, p in zip(LABELS, prior.tolist(), strict=True)), flush=True)
+    prior = class_prior(sources, mix)
+    print("class prior of the mix: " + ", ".join(
+        f"{n} {p:.3f}" for n, p in zip(LABELS, prior.tolist(), strict=True)), flush=True)
+    log_prior = args.logit_adjust * prior.log() if args.logit_adjust else None
 
     model = resnet34(num_classes=8)
     if args.weights:
@@ -305,7 +303,9 @@ def main(args) -> dict:
         print(json.dumps(rec), flush=True)
         log.write(json.dumps(rec) + "\n")
         log.flush()
-        state = {"args": vars(args), "mean": mean, "std": std, "epoch": epoch, "step": step,
+        # The mix's class prior goes with the weights: export shifts the logits back by it.
+        state = {"args": vars(args), "mean": mean, "std": std, "prior": prior,
+                 "epoch": epoch, "step": step,
                  "model": model.state_dict(), "ema": ema.state_dict() if ema else None,
                  "optimizer": optimizer.state_dict(), "generator": generator.get_state()}
         if chosen["score"] > best["acc"]:

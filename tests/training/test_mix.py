@@ -3,12 +3,14 @@ import json
 import pytest
 import torch
 
-from function.model import LABELS
+from function.model import LABELS, load_model
 from tests.training.conftest import make_ferplus
 from tests.training.sets import make_set
+from training import export, operating_point
 from training.augment import augment_batch, degrade_batch
-from training.metrics import metrics
+from training.metrics import CONTEMPT, metrics
 from training.mix import Source, class_prior, draw_batch, parse_mix
+from training.resnet import resnet34
 from training.train import get_args_parser, main
 
 
@@ -86,3 +88,41 @@ def test_a_training_run_on_a_mix_validates_every_set(tmp_path, astronaut):
     ckpt = torch.load(tmp_path / "run" / "best.pth", weights_only=False)
     assert ckpt["args"]["mix"].startswith("ferplus=0.5") and ckpt["args"]["logit_adjust"] == 1
     assert len(LABELS) == ckpt["weights"]["fc.weight"].shape[0]
+
+    # The mix's prior goes with the weights, and the export's two shifts (searched on the
+    # valid splits by training.operating_point) end up in fc.bias, nowhere else.
+    prior = ckpt["prior"]
+    assert prior.sum().item() == pytest.approx(1.0, abs=1e-4) and prior[CONTEMPT] > 0
+    point = operating_point.main(operating_point.get_args_parser().parse_args(
+        ["--checkpoint", str(tmp_path / "run" / "best.pth"), "--cap", "1",
+         "--shifts", "0,0.5", "--offsets", "0:-1:0.5"]))
+    assert point["shift"] in (0, 0.5) and point["offset"] in (0, -0.5, -1)
+    out = export.main(export.get_args_parser().parse_args(
+        ["--checkpoint", str(tmp_path / "run" / "best.pth"), "--output",
+         str(tmp_path / "m.pt"), "--version", "test", "--prior-shift", "0.5",
+         "--contempt-offset", "-1.5"]))
+    net = resnet34(num_classes=8)
+    net.load_state_dict(ckpt["weights"])
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        want = net.eval()(x) + 0.5 * prior.log() - 1.5 * torch.eye(8)[CONTEMPT]
+        assert torch.allclose(load_model(out).module(x), want, atol=5e-2)  # stored as fp16
+
+
+def test_the_operating_point_is_the_best_mean_uar_within_the_cap_and_the_floor():
+    # Two sets: "a" (FER+) has Neutral and Contempt faces, "b" only Neutral ones that a
+    # strong Contempt logit steals. Without a cut, b's faces are called Contempt.
+    labels_a = torch.tensor([0] * 8 + [7] * 2)
+    logits_a = torch.zeros(10, 8)
+    logits_a[:8, 0], logits_a[8:, 7] = 2.0, 3.0
+    labels_b = torch.zeros(10, dtype=torch.long)
+    logits_b = torch.zeros(10, 8)
+    logits_b[:, 0], logits_b[:4, 7] = 1.0, 2.0
+    per_set = {"ferplus": (logits_a, labels_a), "b": (logits_b, labels_b)}
+    points = operating_point.grid(per_set, torch.full((8,), -2.0794), [0.0],
+                                  [0.0, -0.5, -1.5, -4.0])
+    chosen = operating_point.choose(points, cap=0.1, min_fer_accuracy=0.0)
+    # -1.5 clears b's false Contempt and keeps a's contempt faces: the best within the cap.
+    assert chosen["offset"] == -1.5 and chosen["worst_contempt"] <= 0.1
+    assert chosen["sets"]["ferplus"]["uar"] == 1.0
+    assert operating_point.choose(points, cap=0.0, min_fer_accuracy=1.01) is None
