@@ -30,6 +30,11 @@ CENTRE_BELOW_EYES = 0.104
 CROP_MARGIN = 0.025
 
 
+def crop_framing() -> tuple[float, ...]:
+    """The constants that decide how a detected face is framed (for caches of crops)."""
+    return SIDE_PER_BOX_WIDTH, SIDE_PER_EYE_DISTANCE, CENTRE_BELOW_EYES, CROP_MARGIN
+
+
 @dataclass(frozen=True)
 class Face:
     box: Box                       # the detector's box, in the image's pixels

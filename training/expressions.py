@@ -21,7 +21,7 @@ from PIL import Image
 
 from function.detect import FaceDetector
 from function.model import LABELS, face_array
-from function.service import crop_faces
+from function.service import crop_faces, crop_framing
 
 SETS = ("taiwanese", "expw", "sfew", "affectnet_contempt")
 SPLITS = ("train", "valid")
@@ -90,9 +90,15 @@ def read_set(folder: str | Path, split: str, size: int, cache_dir: str | Path | 
     detect = name in DETECT_SETS if detect is None else detect
     rows = read_rows(folder, split)
     cache = None
+    if detect:
+        detector = detector or FaceDetector()
     if cache_dir is not None:
+        # Detected crops depend on the detector and on the framing: both are in the key, so
+        # a change to either crops the set again instead of reusing crops the API no longer
+        # makes.
+        made_by = f"{detector.name}{crop_framing()}" if detect else ""
         key = hashlib.sha1((folder / "labels.csv").read_bytes()
-                           + f"{split}{size}{detect}".encode()).hexdigest()[:12]
+                           + f"{split}{size}{detect}{made_by}".encode()).hexdigest()[:12]
         cache = Path(cache_dir) / f"{name}-{split}-{key}.npz"
         if cache.is_file():
             z = np.load(cache)

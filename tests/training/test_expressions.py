@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from function import service
 from function.detect import FaceDetector
 from function.model import LABELS, face_array
 from function.service import crop_faces
@@ -55,6 +56,19 @@ def test_whole_heads_are_cropped_by_the_apis_own_detector(tmp_path, head):
         # Exactly the API's crop of that picture, not the whole picture.
         assert np.array_equal(face, face_array(found[0].crop, 64, True))
         assert not np.array_equal(face, face_array(picture, 64, True))
+
+
+def test_cached_crops_are_made_again_when_the_api_frames_faces_differently(tmp_path, head,
+                                                                          monkeypatch):
+    folder = make_set(tmp_path, "taiwanese", {"train": ["Anger"]}, head=head)
+    before = read_set(folder, "train", 64, tmp_path / "cache")
+    monkeypatch.setattr(service, "SIDE_PER_BOX_WIDTH", 1.6)     # a looser crop
+    after = read_set(folder, "train", 64, tmp_path / "cache")
+    with Image.open(folder / after.paths[0]) as im:
+        found = crop_faces(im.convert("RGB"), FaceDetector())
+    # The API's crop as it is now, not the one cached before the change.
+    assert np.array_equal(after.images[0], face_array(found[0].crop, 64, True))
+    assert not np.array_equal(after.images[0], before.images[0])
 
 
 def test_a_picture_without_a_face_is_counted_and_used_whole(tmp_path):
