@@ -111,6 +111,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--contempt-offset", type=float, default=None,
                    help="add this to the Contempt logit (in fc.bias) instead of searching "
                         "it with --false-contempt-cap (training.operating_point prints one)")
+    p.add_argument("--class-offset", action="append", default=[], metavar="CLASS=VALUE",
+                   help="add VALUE to one class's logit (in fc.bias); repeatable")
     p.add_argument("--name", default="emotion-resnet34")
     p.add_argument("--version", default=None, help="default: today's date")
     return p
@@ -151,6 +153,16 @@ def main(args: argparse.Namespace) -> Path:
             net.fc.bias[CONTEMPT] += offset
         per_set = {k: (lg + offset * F.one_hot(torch.tensor(CONTEMPT), len(LABELS)), lab)
                    for k, (lg, lab) in per_set.items()}
+    for text in args.class_offset:
+        name, _, value = text.partition("=")
+        if name not in LABELS:
+            raise SystemExit(f"--class-offset: {name!r} is not one of {', '.join(LABELS)}")
+        k = LABELS.index(name)
+        with torch.no_grad():
+            net.fc.bias[k] += float(value)
+        per_set = {n: (lg + float(value) * F.one_hot(torch.tensor(k), len(LABELS)), lab)
+                   for n, (lg, lab) in per_set.items()}
+        print(f"{name} logit {float(value):+.2f}")
     fitted_on = names if args.calibrate_on == "mix" else ["ferplus"]
     logits = torch.cat([per_set[n][0] for n in fitted_on])
     labels = torch.cat([per_set[n][1] for n in fitted_on])

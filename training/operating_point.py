@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from function.model import LABELS
 from training.metrics import CONTEMPT, metrics
 from training.mix import FERPLUS, class_prior, load_sources, load_valid, parse_mix
 from training.resnet import resnet34
@@ -37,10 +38,15 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="most share of any valid split's other faces called Contempt")
     p.add_argument("--min-fer-accuracy", type=float, default=0.0,
                    help="least FER2013Valid accuracy the chosen point keeps")
-    p.add_argument("--shifts", default="0,0.25,0.5,0.75,1",
+    p.add_argument("--shifts", default="0,0.25,0.5,0.75,1,1.25,1.5",
                    help="prior back-shifts to try (comma-separated)")
     p.add_argument("--offsets", default="0:-3:0.1",
                    help="Contempt logit offsets to try: start:stop:step")
+    p.add_argument("--class-offsets", default=None, metavar="CLASS=START:STOP:STEP",
+                   help="also try raising one class's logit, e.g. Anger=0:0.8:0.2")
+    p.add_argument("--min-recall", default=None, metavar="CLASS=VALUE",
+                   help="least recall of that class on every valid split holding it, e.g. "
+                        "Anger=0.65 (the product is judged by a frown reading as anger)")
     p.add_argument("--top", type=int, default=12, help="rows of the grid to print")
     return p
 
@@ -73,29 +79,46 @@ def checkpoint_logits(path: str | Path) -> tuple[Logits, torch.Tensor]:
     return per_set, prior.log()
 
 
-def shifted(logits: torch.Tensor, log_prior: torch.Tensor, shift: float,
-            offset: float) -> torch.Tensor:
-    return logits + shift * log_prior + offset * F.one_hot(torch.tensor(CONTEMPT),
-                                                           logits.shape[1])
+def shifted(logits: torch.Tensor, log_prior: torch.Tensor, shift: float, offset: float,
+            extra: tuple[int, float] | None = None) -> torch.Tensor:
+    out = logits + shift * log_prior + offset * F.one_hot(torch.tensor(CONTEMPT),
+                                                          logits.shape[1])
+    if extra is not None:
+        out = out + extra[1] * F.one_hot(torch.tensor(extra[0]), logits.shape[1])
+    return out
 
 
 def grid(per_set: Logits, log_prior: torch.Tensor, shifts: list[float],
-         offsets: list[float]) -> list[dict]:
+         offsets: list[float], extra_class: int | None = None,
+         extra_offsets: tuple[float, ...] = (0.0,)) -> list[dict]:
     points = []
     for shift in shifts:
         for offset in offsets:
-            sets = {}
-            for name, (lg, lab) in per_set.items():
-                m = metrics(shifted(lg, log_prior, shift, offset).softmax(1), lab)
-                sets[name] = {k: m[k] for k in ("accuracy", "uar", "false_contempt")}
-            points.append({"shift": shift, "offset": round(offset, 2), "sets": sets,
-                           "mean_uar": sum(s["uar"] for s in sets.values()) / len(sets),
-                           "worst_contempt": max(s["false_contempt"] for s in sets.values())})
+            for raise_by in extra_offsets:
+                extra = (extra_class, raise_by) if extra_class is not None else None
+                sets = {}
+                for name, (lg, lab) in per_set.items():
+                    m = metrics(shifted(lg, log_prior, shift, offset, extra).softmax(1), lab)
+                    sets[name] = {k: m[k] for k in ("accuracy", "uar", "false_contempt",
+                                                    "recall")}
+                points.append({
+                    "shift": shift, "offset": round(offset, 2), "sets": sets,
+                    "extra": (LABELS[extra_class], round(raise_by, 2)) if extra else None,
+                    "mean_uar": sum(s["uar"] for s in sets.values()) / len(sets),
+                    "worst_contempt": max(s["false_contempt"] for s in sets.values())})
     return points
 
 
-def choose(points: list[dict], cap: float, min_fer_accuracy: float) -> dict | None:
-    ok = [p for p in points if p["worst_contempt"] <= cap
+def choose(points: list[dict], cap: float, min_fer_accuracy: float,
+           min_recall: tuple[str, float] | None = None) -> dict | None:
+    def holds(p: dict) -> bool:
+        if min_recall is None:
+            return True
+        name, least = min_recall
+        return all(s["recall"][name] >= least for s in p["sets"].values()
+                   if name in s["recall"])
+
+    ok = [p for p in points if p["worst_contempt"] <= cap and holds(p)
           and p["sets"].get(FERPLUS, {"accuracy": 1.0})["accuracy"] >= min_fer_accuracy]
     return max(ok, key=lambda p: (p["mean_uar"], p["offset"])) if ok else None
 
@@ -103,7 +126,9 @@ def choose(points: list[dict], cap: float, min_fer_accuracy: float) -> dict | No
 def _row(p: dict) -> str:
     sets = "  ".join(f"{n} {s['accuracy']:.3f}/{s['uar']:.3f}/{s['false_contempt']:.3f}"
                      for n, s in p["sets"].items())
-    return (f"shift {p['shift']:<5} offset {p['offset']:+.2f}  mean UAR {p['mean_uar']:.4f}  "
+    extra = f" {p['extra'][0]} {p['extra'][1]:+.2f}" if p.get("extra") else ""
+    return (f"shift {p['shift']:<5} offset {p['offset']:+.2f}{extra}  mean UAR "
+            f"{p['mean_uar']:.4f}  "
             f"worst ->Cont {p['worst_contempt']:.3f}  |  {sets}")
 
 
@@ -117,21 +142,37 @@ def _range(text: str) -> list[float]:
     return [start + i * (step if stop >= start else -abs(step)) for i in range(n + 1)]
 
 
+def _class_value(text: str | None, what: str) -> tuple[str, str] | None:
+    if text is None:
+        return None
+    name, _, value = text.partition("=")
+    if name not in LABELS or not value:
+        raise SystemExit(f"{what}: expected CLASS=VALUE with CLASS one of {', '.join(LABELS)}")
+    return name, value
+
+
 def main(args: argparse.Namespace) -> dict | None:
     per_set, log_prior = checkpoint_logits(args.checkpoint)
-    points = grid(per_set, log_prior, _values(args.shifts), _range(args.offsets))
+    extra = _class_value(args.class_offsets, "--class-offsets")
+    floor = _class_value(args.min_recall, "--min-recall")
+    points = grid(per_set, log_prior, _values(args.shifts), _range(args.offsets),
+                  LABELS.index(extra[0]) if extra else None,
+                  tuple(_range(extra[1])) if extra else (0.0,))
     print(f"{args.checkpoint}: per split accuracy/UAR/->Cont (share of other faces called "
           f"Contempt); best {args.top} by mean UAR within the cap {args.cap}")
     within = [p for p in points if p["worst_contempt"] <= args.cap]
     for p in sorted(within, key=lambda p: -p["mean_uar"])[:args.top]:
         print(_row(p))
-    best = choose(points, args.cap, args.min_fer_accuracy)
+    best = choose(points, args.cap, args.min_fer_accuracy,
+                  (floor[0], float(floor[1])) if floor else None)
     if best is None:
-        print("no point meets the cap and the FER2013Valid accuracy floor")
+        print("no point meets the cap, the FER2013Valid accuracy floor and the recall floor")
         return None
     print("chosen: " + _row(best))
+    raise_arg = (f" --class-offset {best['extra'][0]}={best['extra'][1]}"
+                 if best.get("extra") and best["extra"][1] else "")
     print(f"python -m training.export --checkpoint {args.checkpoint} "
-          f"--prior-shift {best['shift']} --contempt-offset {best['offset']}")
+          f"--prior-shift {best['shift']} --contempt-offset {best['offset']}{raise_arg}")
     return best
 
 

@@ -100,12 +100,13 @@ def test_a_training_run_on_a_mix_validates_every_set(tmp_path, astronaut):
     out = export.main(export.get_args_parser().parse_args(
         ["--checkpoint", str(tmp_path / "run" / "best.pth"), "--output",
          str(tmp_path / "m.pt"), "--version", "test", "--prior-shift", "0.5",
-         "--contempt-offset", "-1.5"]))
+         "--contempt-offset", "-1.5", "--class-offset", "Anger=0.4"]))
     net = resnet34(num_classes=8)
     net.load_state_dict(ckpt["weights"])
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
-        want = net.eval()(x) + 0.5 * prior.log() - 1.5 * torch.eye(8)[CONTEMPT]
+        want = (net.eval()(x) + 0.5 * prior.log() - 1.5 * torch.eye(8)[CONTEMPT]
+                + 0.4 * torch.eye(8)[LABELS.index("Anger")])
         assert torch.allclose(load_model(out).module(x), want, atol=5e-2)  # stored as fp16
 
 
@@ -126,3 +127,18 @@ def test_the_operating_point_is_the_best_mean_uar_within_the_cap_and_the_floor()
     assert chosen["offset"] == -1.5 and chosen["worst_contempt"] <= 0.1
     assert chosen["sets"]["ferplus"]["uar"] == 1.0
     assert operating_point.choose(points, cap=0.0, min_fer_accuracy=1.01) is None
+
+
+def test_a_recall_floor_picks_the_class_offset_that_meets_it_on_every_split():
+    # 10 angry faces, 6 of them read as Neutral by a small margin, and 5 neutral faces
+    # that the same raise of Anger would steal: the best mean UAR leaves Anger alone.
+    labels = torch.tensor([4] * 10 + [0] * 5)
+    logits = torch.zeros(15, 8)
+    logits[:, 4] = 1.0
+    logits[:6, 0] = logits[10:, 0] = 1.3
+    per_set = {"real": (logits, labels)}
+    points = operating_point.grid(per_set, torch.zeros(8), [0.0], [0.0], 4, (0.0, 0.2, 0.5))
+    assert operating_point.choose(points, 1.0, 0.0)["extra"] == ("Anger", 0.0)
+    chosen = operating_point.choose(points, 1.0, 0.0, ("Anger", 0.9))
+    assert chosen["extra"] == ("Anger", 0.5) and chosen["sets"]["real"]["recall"]["Anger"] == 1
+    assert operating_point.choose(points, 1.0, 0.0, ("Anger", 1.01)) is None
