@@ -21,7 +21,8 @@ from torch import nn
 from function.model import LABELS, ModelInfo, load_model, save_model
 from training.augment import VIEWS, view_grid
 from training.metrics import CONTEMPT, expected_calibration_error, metrics
-from training.mix import class_prior, load_sources, load_valid, parse_mix
+from training.mix import checkpoint_prior, load_valid, parse_mix
+from training.operating_point import bias_shift, class_value
 from training.resnet import resnet34
 from training.train import predict
 
@@ -133,36 +134,26 @@ def main(args: argparse.Namespace) -> Path:
                        targs.get("cache_dir", ".cache/ferplus"))
     if args.false_contempt_cap is not None and args.contempt_offset is not None:
         raise SystemExit("give --false-contempt-cap or --contempt-offset, not both")
-    if args.prior_shift:
-        prior = ckpt.get("prior")
-        if prior is None:   # checkpoints from before train.py stored it
-            mix = parse_mix(targs["mix"])
-            prior = class_prior(load_sources(mix, data, targs.get("sets_root", "../shared/data"),
-                                             size, targs.get("cache_dir", ".cache/ferplus"),
-                                             targs["smoothing"]), mix)
-        shift = args.prior_shift * prior.log()
-        with torch.no_grad():
-            net.fc.bias += shift
-        print("prior shift " + ", ".join(f"{n} {v:+.2f}" for n, v in
-                                         zip(LABELS, shift.tolist(), strict=True)))
+    raises = [class_value(t, "--class-offset") for t in args.class_offset]
     per_set = {v.name: (predict(module, v.images, size, mean, std), v.labels) for v in valid}
-    if args.false_contempt_cap is not None or args.contempt_offset is not None:
-        offset = args.contempt_offset if args.contempt_offset is not None else \
-            contempt_offset(per_set, args.false_contempt_cap)
-        with torch.no_grad():
-            net.fc.bias[CONTEMPT] += offset
-        per_set = {k: (lg + offset * F.one_hot(torch.tensor(CONTEMPT), len(LABELS)), lab)
-                   for k, (lg, lab) in per_set.items()}
-    for text in args.class_offset:
-        name, _, value = text.partition("=")
-        if name not in LABELS:
-            raise SystemExit(f"--class-offset: {name!r} is not one of {', '.join(LABELS)}")
-        k = LABELS.index(name)
-        with torch.no_grad():
-            net.fc.bias[k] += float(value)
-        per_set = {n: (lg + float(value) * F.one_hot(torch.tensor(k), len(LABELS)), lab)
-                   for n, (lg, lab) in per_set.items()}
-        print(f"{name} logit {float(value):+.2f}")
+    # Every shift is a constant added to the logits: one vector, into fc.bias and into the
+    # valid logits the temperature is fitted on.
+    log_prior = checkpoint_prior(ckpt).log() if args.prior_shift else torch.zeros(len(LABELS))
+    delta = bias_shift(log_prior, args.prior_shift, 0.0)
+    if args.prior_shift:
+        print("prior shift " + ", ".join(f"{n} {v:+.2f}" for n, v in
+                                         zip(LABELS, delta.tolist(), strict=True)))
+    offset = args.contempt_offset or 0.0
+    if args.false_contempt_cap is not None:
+        offset = contempt_offset({k: (lg + delta, lab) for k, (lg, lab) in per_set.items()},
+                                 args.false_contempt_cap)
+    for k, value in raises:
+        print(f"{LABELS[k]} logit {float(value):+.2f}")
+    delta = bias_shift(log_prior, args.prior_shift, offset,
+                       [(k, float(value)) for k, value in raises])
+    with torch.no_grad():
+        net.fc.bias += delta
+    per_set = {k: (lg + delta, lab) for k, (lg, lab) in per_set.items()}
     fitted_on = names if args.calibrate_on == "mix" else ["ferplus"]
     logits = torch.cat([per_set[n][0] for n in fitted_on])
     labels = torch.cat([per_set[n][1] for n in fitted_on])

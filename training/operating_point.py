@@ -1,5 +1,5 @@
-"""Choose where the exported file answers: the two logit shifts ``training.export`` folds
-into ``fc.bias``, searched on the valid splits.
+"""Choose where the exported file answers: the logit shifts ``training.export`` folds into
+``fc.bias``, searched on the valid splits.
 
     python -m training.operating_point --checkpoint runs/mix4/best.pth
 
@@ -7,15 +7,18 @@ A network trained with logit adjustment (tau) favours the rare classes in its pl
 softmax. Two shifts move it back: a share of the training mix's log prior (``--prior-shift``
 of export: 0.5 cancels a tau of 0.5, giving the posterior for the mix's class prior), and a
 lower Contempt logit (the one class taught by a single set of a single look, whose logit that
-look inflates). This prints, for a grid of both, each valid split's accuracy, UAR and share of
-other faces called Contempt, and picks the point with the best mean UAR over the splits that
-calls at most ``--cap`` of any split's other faces Contempt and keeps FER2013Valid's accuracy
-at or above ``--min-fer-accuracy``. Only valid splits are read.
+look inflates); optionally a third raises one class (``--class-offsets``). This prints, for
+a grid of them, each valid split's accuracy, UAR and share of other faces called Contempt,
+and picks the point with the best mean UAR over the splits that calls at most ``--cap`` of
+any split's other faces Contempt, keeps FER2013Valid's accuracy at or above
+``--min-fer-accuracy`` and one class's recall at or above ``--min-recall``. Only valid
+splits are read.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -23,7 +26,7 @@ import torch.nn.functional as F
 
 from function.model import LABELS
 from training.metrics import CONTEMPT, metrics
-from training.mix import FERPLUS, class_prior, load_sources, load_valid, parse_mix
+from training.mix import FERPLUS, checkpoint_prior, load_valid, parse_mix
 from training.resnet import resnet34
 from training.train import predict
 
@@ -66,10 +69,7 @@ def checkpoint_logits(path: str | Path) -> tuple[Logits, torch.Tensor]:
     mix = parse_mix(targs.get("mix", f"{FERPLUS}=1"))
     root, cache_dir = targs.get("sets_root", "../shared/data"), targs.get("cache_dir",
                                                                         ".cache/ferplus")
-    prior = ckpt.get("prior")
-    if prior is None:   # checkpoints from before train.py stored it
-        prior = class_prior(load_sources(mix, targs["data"], root, size, cache_dir,
-                                         targs["smoothing"]), mix)
+    prior = checkpoint_prior(ckpt)
     net = resnet34(num_classes=8)
     net.load_state_dict(ckpt.get("weights") or ckpt["model"])
     names = [FERPLUS, *(n for n in mix if n != FERPLUS)]
@@ -79,13 +79,22 @@ def checkpoint_logits(path: str | Path) -> tuple[Logits, torch.Tensor]:
     return per_set, prior.log()
 
 
-def shifted(logits: torch.Tensor, log_prior: torch.Tensor, shift: float, offset: float,
-            extra: tuple[int, float] | None = None) -> torch.Tensor:
-    out = logits + shift * log_prior + offset * F.one_hot(torch.tensor(CONTEMPT),
-                                                          logits.shape[1])
-    if extra is not None:
-        out = out + extra[1] * F.one_hot(torch.tensor(extra[0]), logits.shape[1])
+def bias_shift(log_prior: torch.Tensor, shift: float, contempt: float,
+               raises: Iterable[tuple[int, float]] = ()) -> torch.Tensor:
+    """What is added to every face's logits (export adds it to ``fc.bias``): ``shift`` times
+    the log prior, ``contempt`` on the Contempt logit, and each (class, value) raise."""
+    out = shift * log_prior + contempt * F.one_hot(torch.tensor(CONTEMPT), len(log_prior))
+    for k, value in raises:
+        out = out + value * F.one_hot(torch.tensor(k), len(log_prior))
     return out
+
+
+def class_value(text: str, what: str) -> tuple[int, str]:
+    """``"Anger=0.4"`` -> (index of Anger, ``"0.4"``); an unknown class names the valid ones."""
+    name, _, value = text.partition("=")
+    if name not in LABELS or not value:
+        raise SystemExit(f"{what}: expected CLASS=VALUE with CLASS one of {', '.join(LABELS)}")
+    return LABELS.index(name), value
 
 
 def grid(per_set: Logits, log_prior: torch.Tensor, shifts: list[float],
@@ -96,9 +105,10 @@ def grid(per_set: Logits, log_prior: torch.Tensor, shifts: list[float],
         for offset in offsets:
             for raise_by in extra_offsets:
                 extra = (extra_class, raise_by) if extra_class is not None else None
+                delta = bias_shift(log_prior, shift, offset, [extra] if extra else [])
                 sets = {}
                 for name, (lg, lab) in per_set.items():
-                    m = metrics(shifted(lg, log_prior, shift, offset, extra).softmax(1), lab)
+                    m = metrics((lg + delta).softmax(1), lab)
                     sets[name] = {k: m[k] for k in ("accuracy", "uar", "false_contempt",
                                                     "recall")}
                 points.append({
@@ -142,29 +152,19 @@ def _range(text: str) -> list[float]:
     return [start + i * (step if stop >= start else -abs(step)) for i in range(n + 1)]
 
 
-def _class_value(text: str | None, what: str) -> tuple[str, str] | None:
-    if text is None:
-        return None
-    name, _, value = text.partition("=")
-    if name not in LABELS or not value:
-        raise SystemExit(f"{what}: expected CLASS=VALUE with CLASS one of {', '.join(LABELS)}")
-    return name, value
-
-
 def main(args: argparse.Namespace) -> dict | None:
     per_set, log_prior = checkpoint_logits(args.checkpoint)
-    extra = _class_value(args.class_offsets, "--class-offsets")
-    floor = _class_value(args.min_recall, "--min-recall")
+    extra = class_value(args.class_offsets, "--class-offsets") if args.class_offsets else None
+    floor = class_value(args.min_recall, "--min-recall") if args.min_recall else None
     points = grid(per_set, log_prior, _values(args.shifts), _range(args.offsets),
-                  LABELS.index(extra[0]) if extra else None,
-                  tuple(_range(extra[1])) if extra else (0.0,))
+                  extra[0] if extra else None, tuple(_range(extra[1])) if extra else (0.0,))
     print(f"{args.checkpoint}: per split accuracy/UAR/->Cont (share of other faces called "
           f"Contempt); best {args.top} by mean UAR within the cap {args.cap}")
     within = [p for p in points if p["worst_contempt"] <= args.cap]
     for p in sorted(within, key=lambda p: -p["mean_uar"])[:args.top]:
         print(_row(p))
     best = choose(points, args.cap, args.min_fer_accuracy,
-                  (floor[0], float(floor[1])) if floor else None)
+                  (LABELS[floor[0]], float(floor[1])) if floor else None)
     if best is None:
         print("no point meets the cap, the FER2013Valid accuracy floor and the recall floor")
         return None
