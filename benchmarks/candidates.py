@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from function.detect import FULL_RANGE, SHORT_RANGE, Box, Detection, FaceDetector, Pass
+from function.detect import FULL_RANGE, SHORT_RANGE, Box, Detection, FaceDetector, Pass, _Runner
 
 # The API's settings before BlazeFace (each one's reason is in git history, function/detect.py).
 CASCADE = "haarcascade_frontalface_default.xml"
@@ -45,6 +45,26 @@ class HaarDetector:
         boxes = [Box(int(x), int(y), int(bw), int(bh)).scaled(1 / s) for x, y, bw, bh in found]
         boxes = [Box(b.x, b.y, min(b.width, w - b.x), min(b.height, h - b.y)) for b in boxes]
         return [Detection(b, {}) for b in sorted(boxes, key=lambda b: -b.width * b.height)]
+
+
+class OpenCVRunner(_Runner):
+    """The same BlazeFace file run by OpenCV's DNN module, as the API did before LiteRT
+    (threads: cv2.setNumThreads, process-wide)."""
+
+    def __init__(self, path: str, width: int, height: int, threads: int) -> None:
+        self.net = cv2.dnn.readNetFromTFLite(path)
+        self.names = self.net.getUnconnectedOutLayersNames()
+        self.canvas = np.empty((1, height, width, 3), np.float32)
+
+    def __call__(self) -> tuple[np.ndarray, np.ndarray]:
+        self.net.setInput(self.canvas.transpose(0, 3, 1, 2))
+        a, b = self.net.forward(self.names)
+        return (a, b) if a.shape[-1] == 1 else (b, a)
+
+
+class OpenCVBlazeFace(FaceDetector):
+    """The shipped passes, run by OpenCV instead of LiteRT."""
+    runner = OpenCVRunner
 
 
 def short_range(*passes: tuple[int, float]) -> FaceDetector:

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 
-from benchmarks.candidates import HaarDetector, full_range, short_range
+from benchmarks.candidates import HaarDetector, OpenCVBlazeFace, full_range, short_range
 from benchmarks.common import machine, median_ms
 from benchmarks.mtcnn import MTCNN
 from function.detect import Box, Detection, FaceDetector
@@ -44,6 +44,7 @@ BACKGROUNDS = ("coffee", "chelsea", "rocket", "hubble_deep_field", "coins", "pag
 CANDIDATES: dict[str, Callable[[], object]] = {
     "Haar cascade, 480 px (before)": HaarDetector,
     "BlazeFace short-range, 320 + 128 px, score 0.75 (shipped)": FaceDetector,
+    "BlazeFace short-range, 320 + 128 px, score 0.75, in OpenCV DNN (before)": OpenCVBlazeFace,
     "BlazeFace short-range, 288 + 128 px, score 0.7": lambda: short_range((288, 0.7),
                                                                           (128, 0.7)),
     "BlazeFace short-range, 256 + 128 px, score 0.6": lambda: short_range((256, 0.6),
@@ -154,6 +155,8 @@ def evaluate(detector, probes: list[Sample], bgs: list[Image.Image]) -> dict:
 def frame_ms(detector, frames: list[Image.Image], threads: int, runs: int) -> float:
     cv2.setNumThreads(threads)
     torch.set_num_threads(threads)
+    if isinstance(detector, FaceDetector):
+        detector.threads = threads      # LiteRT's threads are the interpreter's own
     i = iter(range(10**9))
     return median_ms(lambda: detector.detect(frames[next(i) % len(frames)]), runs)
 

@@ -1,6 +1,7 @@
 """Warm latency of one 640x480 JPEG webcam frame with one face: decode / detect / classify.
 
     python -m benchmarks.frame [--threads 2] [--runs 200] [--model PATH]
+                               [--precision auto|fp32|bf16]
 
 Not a test: it prints figures for the README (machines are noisy).
 """
@@ -12,9 +13,6 @@ import os
 import statistics
 import time
 
-import cv2
-import torch
-
 from benchmarks.common import machine, percentile, webcam_frame
 
 
@@ -23,10 +21,17 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runs", type=int, default=200)
     p.add_argument("--model", default=None)
+    p.add_argument("--precision", default=None, help="MODEL_PRECISION for the classifier")
     args = p.parse_args()
+    if args.precision:
+        os.environ["MODEL_PRECISION"] = args.precision
     os.environ["TORCH_THREADS"] = str(args.threads)
     if args.model:
         os.environ["MODEL_PATH"] = args.model
+    # The API's modules first: they set torch's OpenMP spin before torch loads.
+    import cv2
+    import torch
+
     from function.handler import get_detector, get_model
     from function.service import analyse
 
@@ -44,8 +49,9 @@ def main() -> None:
         for k, v in result.timings_ms.items():
             parts[k].append(v)
     assert result.faces == 1, "the benchmark frame must show one face"
-    print(f"model {model.info.id}, {args.threads} threads, {args.runs} runs, "
-          f"{len(jpeg) // 1024} KiB JPEG 640x480\n{machine()}")
+    print(f"model {model.info.id} in {model.precision}, detector {detector.name}, "
+          f"GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT')}, {args.threads} threads, "
+          f"{args.runs} runs, {len(jpeg) // 1024} KiB JPEG 640x480\n{machine()}")
     for k, v in parts.items():
         print(f"{k:>9}: p50 {statistics.median(v):6.1f} ms   p99 {percentile(v, 99):6.1f} ms")
 

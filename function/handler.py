@@ -50,7 +50,7 @@ def get_model() -> EmotionModel:
 
 @lru_cache
 def get_detector() -> FaceDetector:
-    return FaceDetector()
+    return FaceDetector(threads=THREADS)
 
 
 _B64 = {"type": "string", "description": "base64 of a JPEG/PNG/WebP, or a data: URL"}
@@ -133,7 +133,8 @@ def create_app() -> FastAPI:
     def health(model: EmotionModel = Depends(get_model),
                detector: FaceDetector = Depends(get_detector)) -> Health:
         return Health(status="ok", model=model.info.id, labels=list(model.info.labels),
-                      input_size=model.info.input_size, detector=detector.name,
+                      input_size=model.info.input_size, precision=model.precision,
+                      detector=detector.name,
                       threads=torch.get_num_threads())
 
     @app.exception_handler(Exception)

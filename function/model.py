@@ -35,6 +35,30 @@ def available_cpus() -> int:
     return max(1, n)
 
 
+# Weights and activations of the network at run time. bf16 halves the bytes each
+# convolution moves and doubles its multiply rate where the CPU has bf16 instructions
+# (AVX512-BF16, AMX): 5.1 instead of 8.4 ms per face here, probabilities within 0.005
+# (`python -m benchmarks.frame --precision`). Without them oneDNN would emulate bf16, slower
+# than fp32: "auto" takes bf16 only where the CPU has it.
+PRECISIONS = ("auto", "fp32", "bf16")
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware."""
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def resolve_precision(precision: str | None = None) -> str:
+    """``precision`` (else MODEL_PRECISION, else "auto") as "fp32" or "bf16"."""
+    precision = (precision or os.environ.get("MODEL_PRECISION") or "auto").strip().lower()
+    if precision not in PRECISIONS:
+        raise ValueError(f"model precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    return precision
+
+
 def configure_threads() -> int:
     n = int(os.environ.get("TORCH_THREADS", "0")) or available_cpus()
     torch.set_num_threads(n)
@@ -85,9 +109,12 @@ def face_array(face: Image.Image, size: int, grayscale: bool) -> np.ndarray:
 
 
 class EmotionModel:
-    def __init__(self, module: torch.jit.ScriptModule, info: ModelInfo) -> None:
+    def __init__(self, module: torch.jit.ScriptModule, info: ModelInfo,
+                 precision: str = "fp32") -> None:
         self.module = module
         self.info = info
+        self.precision = precision
+        self._dtype = DTYPES[precision]
         # One value (grey repeated on the three input channels) or one per channel.
         self._mean = torch.tensor(info.mean, dtype=torch.float32).view(1, -1, 1, 1)
         self._std = torch.tensor(info.std, dtype=torch.float32).view(1, -1, 1, 1)
@@ -104,6 +131,7 @@ class EmotionModel:
         # One face per call: the executor compiled the graph for a batch of one at load, and
         # any other shape would be profiled and compiled again on a live request (and, past a
         # few shapes, run unfused). Batching buys little at the few faces a frame holds.
+        x = x.to(self._dtype)
         logits = torch.cat([self.module(face) for face in x.split(1)]) if len(x) else \
             torch.zeros(0, len(self.info.labels))
         return torch.softmax(logits.float() / self.info.temperature, dim=1)
@@ -131,12 +159,13 @@ def default_model_path() -> Path:
     return found[-1]
 
 
-def load_model(path: str | Path, fuse: bool = True) -> EmotionModel:
-    """Load, restore fp32 (the file may store fp16 weights), freeze and warm up.
+def load_model(path: str | Path, fuse: bool = True, precision: str | None = None) -> EmotionModel:
+    """Load, cast to ``precision`` (PRECISIONS; the file may store fp16 weights), freeze and
+    warm up.
 
     ``fuse`` compiles the graph with oneDNN Graph (LLGA), which fuses each convolution with
-    its batch norm and ReLU: 3.3 ms instead of 10.4 ms per face at 2 threads here, the same
-    outputs (``python -m benchmarks.options``)."""
+    its batch norm and ReLU: 8.4 instead of 30 ms per face in fp32 at 2 threads here, the
+    same outputs."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist")
@@ -145,8 +174,9 @@ def load_model(path: str | Path, fuse: bool = True) -> EmotionModel:
     if not extra[META_FILE]:
         raise ValueError(f"{path} has no {META_FILE}: not a model file of this project")
     info = ModelInfo.from_json(extra[META_FILE])
-    module = torch.jit.freeze(module.float().eval())
-    model = EmotionModel(module, info)
+    precision = resolve_precision(precision)
+    module = torch.jit.freeze(module.to(DTYPES[precision]).eval())
+    model = EmotionModel(module, info, precision)
     # The profiling executor specialises and compiles the graph over its first calls: pay
     # that here, at cold start, not on the first requests. The fusion switch is global but
     # only read while a graph is compiled, and the compiled plan stays with this module, so

@@ -58,5 +58,6 @@ class Health(BaseModel):
     model: str
     labels: list[str]
     input_size: int
+    precision: str
     detector: str
     threads: int

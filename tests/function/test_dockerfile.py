@@ -23,7 +23,7 @@ WEIGHT_REQS = ROOT / "function" / "requirements-weights.txt"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # glibc of the Lambda Python base images: 3.8-3.11 run Amazon Linux 2, 3.12+ Amazon Linux 2023.
 AL2_GLIBC, AL2023_GLIBC = (2, 26), (2, 34)
-NATIVE_WHEELS = ("torch", "numpy", "pillow", "opencv-python-headless")
+NATIVE_WHEELS = ("torch", "numpy", "pillow", "opencv-python-headless", "ai-edge-litert")
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +110,38 @@ def test_installs_the_face_detectors_weights_wheel_without_its_dependencies(dock
     assert req.specifier.contains(dist.version)
     installed = {Path(dist.locate_file(f)).resolve() for f in dist.files or []}
     assert detect.weights_path(detect.SHORT_RANGE).resolve() in installed
+
+
+def test_what_the_image_prunes_from_litert_leaves_a_working_interpreter(dockerfile, tmp_path):
+    """The image deletes parts of the ai-edge-litert wheel; the same deletions on a copy of
+    the installed package still run the detector's model."""
+    import importlib.util
+    import shutil
+    import subprocess
+
+    [run] = [r for r in instructions(dockerfile, "RUN") if "ai_edge_litert" in r]
+    removed = run.split("rm -rf", 1)[1].split("&&")[0].split()
+    assert {"vendors", "libLiteRtWebGpuAccelerator.so"} <= set(removed)
+    spec = importlib.util.find_spec("ai_edge_litert")
+    copy = tmp_path / "ai_edge_litert"
+    shutil.copytree(next(iter(spec.submodule_search_locations)), copy)
+    for name in removed:
+        target = copy / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    from function.detect import SHORT_RANGE, weights_path
+
+    probe = ("import numpy as np\n"
+             "from ai_edge_litert import interpreter as m\n"
+             f"it = m.Interpreter(model_path={str(weights_path(SHORT_RANGE))!r}, num_threads=1)\n"
+             "it.allocate_tensors()\n"
+             "i = it.get_input_details()[0]['index']\n"
+             "it.set_tensor(i, np.zeros((1, 128, 128, 3), np.float32))\n"
+             "it.invoke()\n"
+             "print(m.__file__, sorted(int(o['shape'][-1]) for o in it.get_output_details()))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env={"PYTHONPATH": str(tmp_path)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(str(copy)) and out.stdout.rstrip().endswith("[1, 16]")
 
 
 def test_copies_code_and_model_where_model_py_looks(dockerfile):

@@ -1,4 +1,5 @@
-"""The model file format: self-describing, fp16 on disk, fp32 and calibrated in use."""
+"""The model file format: self-describing, fp16 on disk, fp32 or bf16 and calibrated in
+use."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import pytest
 import torch
 from PIL import Image
 
-from function.model import LABELS, ModelInfo, available_cpus, load_model, save_model
+from function import model as model_module
+from function.model import (
+    LABELS,
+    ModelInfo,
+    available_cpus,
+    load_model,
+    resolve_precision,
+    save_model,
+)
 from tests import model_fixture
 
 
@@ -19,13 +28,14 @@ def test_round_trip_reads_the_description_back(tmp_path):
     meta = json.loads(extra["meta.json"])
     assert meta["labels"] == list(LABELS) and meta["input_size"] == 64
     assert next(raw.parameters()).dtype == torch.float16          # stored small
-    model = load_model(path)
+    model = load_model(path, precision="fp32")
     assert model.info == model_fixture.INFO
-    assert next(model.module.parameters(), torch.zeros(1)).dtype == torch.float32
+    x = model.preprocess([Image.new("RGB", (80, 80))])
+    assert model.module(x).dtype == torch.float32                     # restored to fp32
 
 
 def test_predictions_are_calibrated_probabilities(model_file, astronaut):
-    model = load_model(model_file)
+    model = load_model(model_file, precision="fp32")
     preds = model.predict([astronaut, astronaut.resize((40, 70)).convert("L")])
     assert len(preds) == 2
     for p in preds:
@@ -63,3 +73,37 @@ def test_files_that_are_not_models_are_refused(tmp_path):
 
 def test_threads_follow_available_cpus():
     assert 1 <= available_cpus() <= (torch.get_num_threads() + 64)
+
+
+@pytest.mark.parametrize("native, expected", [(True, "bf16"), (False, "fp32")])
+def test_auto_precision_takes_bf16_only_where_the_cpu_has_it(monkeypatch, native, expected):
+    monkeypatch.delenv("MODEL_PRECISION", raising=False)
+    monkeypatch.setattr(model_module, "native_bf16", lambda: native)
+    assert resolve_precision() == expected
+    assert resolve_precision("auto") == expected
+    assert resolve_precision("FP32") == "fp32"
+
+
+def test_the_precision_is_read_from_the_environment(monkeypatch, model_file):
+    monkeypatch.setenv("MODEL_PRECISION", "bf16")
+    assert load_model(model_file).precision == "bf16"
+    monkeypatch.setenv("MODEL_PRECISION", "fp32")
+    assert load_model(model_file).precision == "fp32"
+
+
+def test_an_unknown_precision_names_the_valid_ones(monkeypatch, model_file):
+    monkeypatch.setenv("MODEL_PRECISION", "fp16")
+    with pytest.raises(ValueError, match="auto, fp32, bf16"):
+        load_model(model_file)
+
+
+def test_bf16_gives_the_same_answers_within_rounding(model_file, astronaut):
+    faces = [astronaut, astronaut.rotate(20), astronaut.convert("L")]
+    fp32 = load_model(model_file, precision="fp32")
+    bf16 = load_model(model_file, precision="bf16")
+    x = bf16.preprocess(faces)
+    assert bf16.module(x.to(torch.bfloat16)).dtype == torch.bfloat16    # the network runs bf16
+    a, b = fp32.predict(faces), bf16.predict(faces)
+    for p, q in zip(a, b, strict=True):
+        assert all(abs(p[k] - q[k]) < 0.02 for k in LABELS)
+        assert sum(q.values()) == pytest.approx(1.0, abs=1e-5)      # probabilities in fp32

@@ -32,12 +32,25 @@ def test_the_smiling_astronaut_is_happy(shipped, astronaut):
         assert p["Happiness"] > 0.5
 
 
-def test_the_fused_graph_is_what_runs_and_changes_no_answer(shipped, astronaut):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_the_fused_graph_is_what_runs_and_changes_no_answer(astronaut, precision):
     import torch
 
-    faces = shipped.preprocess([astronaut, astronaut.rotate(15), astronaut.convert("L")])
-    fused = shipped.probabilities(faces)
+    model = load_model(SHIPPED[-1], precision=precision)
+    faces = model.preprocess([astronaut, astronaut.rotate(15), astronaut.convert("L")])
+    fused = model.probabilities(faces)
     # The convolutions run inside oneDNN fusion groups: the fast path is the one taken.
     assert "prim::oneDNNFusionGroup" in str(torch.jit.last_executed_optimized_graph())
-    plain = load_model(SHIPPED[-1], fuse=False).probabilities(faces)
-    assert torch.allclose(fused, plain, atol=1e-5)
+    plain = load_model(SHIPPED[-1], fuse=False, precision=precision).probabilities(faces)
+    assert torch.allclose(fused, plain, atol=1e-5 if precision == "fp32" else 1e-2)
+
+
+def test_bf16_answers_are_the_fp32_answers_within_rounding(astronaut):
+    import torch
+
+    faces = [astronaut, astronaut.rotate(15), astronaut.convert("L"), astronaut.transpose(0)]
+    fp32 = load_model(SHIPPED[-1], precision="fp32")
+    bf16 = load_model(SHIPPED[-1], precision="bf16")
+    p, q = (m.probabilities(m.preprocess(faces)) for m in (fp32, bf16))
+    assert torch.equal(p.argmax(1), q.argmax(1))
+    assert (p - q).abs().max() < 0.02
