@@ -84,7 +84,8 @@ def per_face_ms(path: Path, threads: int, runs: int) -> tuple[float, float]:
     from PIL import Image
 
     torch.set_num_threads(threads)
-    model = load_model(path)   # compiled for this thread count, as the server loads it
+    # Compiled for this thread count, as the server loads it; fp32, as the floor is.
+    model = load_model(path, precision="fp32")
     face = Image.new("RGB", (160, 160), (120, 110, 100))
     x = model.preprocess([face])
     return (median_ms(lambda: model.probabilities(x), runs),
@@ -93,7 +94,7 @@ def per_face_ms(path: Path, threads: int, runs: int) -> tuple[float, float]:
 
 def count_flops(path: Path) -> dict:
     # FlopCounterMode sees aten ops only, and oneDNN's fused groups are not: count unfused.
-    model = load_model(path, fuse=False)
+    model = load_model(path, fuse=False, precision="fp32")
     s = model.info.input_size
     x = torch.zeros(1, 3, s, s)
     with FlopCounterMode(display=False) as counter, torch.inference_mode():

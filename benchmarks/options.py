@@ -49,13 +49,18 @@ def _trace_freeze(module: nn.Module, example: torch.Tensor) -> torch.jit.ScriptM
     return torch.jit.freeze(traced.eval())
 
 
-def shipped(ctx: Context, _: int) -> Forward:
+def fused(ctx: Context, _: int) -> Forward:
     # Loaded again, after measure() set the threads: the graph is compiled at load.
-    return load_model(ctx.path).module
+    return load_model(ctx.path, precision="fp32").module
+
+
+def fused_bf16(ctx: Context, _: int) -> Forward:
+    module = load_model(ctx.path, precision="bf16").module
+    return lambda x: module(x.to(torch.bfloat16)).float()
 
 
 def unfused(ctx: Context, _: int) -> Forward:
-    return load_model(ctx.path, fuse=False).module
+    return load_model(ctx.path, fuse=False, precision="fp32").module
 
 
 def optimize_for_inference(ctx: Context, _: int) -> Forward:
@@ -171,14 +176,16 @@ def _copy(net: nn.Module) -> nn.Module:
 
 # name -> (builder, changes the arithmetic: accuracy is measured)
 OPTIONS: dict[str, tuple[Callable[[Context, int], Forward], bool]] = {
-    "TorchScript, frozen, oneDNN fusion (LLGA, shipped)": (shipped, False),
+    "TorchScript, frozen, oneDNN fusion (LLGA), fp32 (shipped without bf16 CPUs)": (
+        fused, False),
+    "the same in bf16 (shipped where the CPU has bf16 instructions)": (fused_bf16, True),
+    "bf16 autocast, traced + frozen": (bf16_traced, True),
     "TorchScript, frozen, no fusion": (unfused, False),
     "+ optimize_for_inference": (optimize_for_inference, False),
     "channels_last": (channels_last, False),
     "channels_last + optimize_for_inference": (
         lambda c, t: channels_last(c, t, optimize=True), False),
     "bf16 autocast, eager": (bf16_autocast, True),
-    "bf16 autocast, traced + frozen": (bf16_traced, True),
     "int8 dynamic (Linear only)": (int8_dynamic, True),
     "int8 static PTQ (FX, x86)": (int8_static_fx, True),
     "ONNX Runtime fp32": (onnxruntime_fp32, False),
@@ -195,7 +202,7 @@ def frame_p50(model: EmotionModel, runs: int) -> float:
     from function.detect import FaceDetector
     from function.service import analyse
 
-    jpeg, detector = webcam_frame(), FaceDetector()
+    jpeg, detector = webcam_frame(), FaceDetector(threads=torch.get_num_threads())
     return median_ms(lambda: analyse(jpeg, True, model, detector), runs)
 
 
@@ -221,7 +228,7 @@ def faces(model: EmotionModel, images: np.ndarray) -> torch.Tensor:
 def make_context(path: Path, data: Path | None, calibration: int, tmp: Path) -> Context:
     from training.export import ViewAverage
 
-    model = load_model(path)
+    model = load_model(path, precision="fp32")     # the reference: the file's own arithmetic
     net, views = eager_network(path), model.info.views
     if net is None:
         raise SystemExit(f"{path} does not hold a ResNet-34: the options need its weights")

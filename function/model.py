@@ -49,13 +49,19 @@ def native_bf16() -> bool:
     return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
-def resolve_precision(precision: str | None = None) -> str:
-    """``precision`` (else MODEL_PRECISION, else "auto") as "fp32" or "bf16"."""
+def resolve_precision(precision: str | None = None, views: int = 1) -> str:
+    """``precision`` (else MODEL_PRECISION, else "auto") as "fp32" or "bf16" for a file
+    that averages ``views`` passes per face."""
     precision = (precision or os.environ.get("MODEL_PRECISION") or "auto").strip().lower()
     if precision not in PRECISIONS:
         raise ValueError(f"model precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    # A file of several views resamples each face with a grid traced into it in fp32,
+    # which a bf16 network cannot take (autocast could, about 1 ms a face slower).
     if precision == "auto":
-        return "bf16" if native_bf16() else "fp32"
+        return "bf16" if native_bf16() and views == 1 else "fp32"
+    if precision == "bf16" and views > 1:
+        raise ValueError(f"bf16 runs files of one view per face; this one averages {views}: "
+                         "use fp32")
     return precision
 
 
@@ -128,10 +134,10 @@ class EmotionModel:
 
     @torch.inference_mode()
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self._dtype)
         # One face per call: the executor compiled the graph for a batch of one at load, and
         # any other shape would be profiled and compiled again on a live request (and, past a
         # few shapes, run unfused). Batching buys little at the few faces a frame holds.
-        x = x.to(self._dtype)
         logits = torch.cat([self.module(face) for face in x.split(1)]) if len(x) else \
             torch.zeros(0, len(self.info.labels))
         return torch.softmax(logits.float() / self.info.temperature, dim=1)
@@ -174,7 +180,7 @@ def load_model(path: str | Path, fuse: bool = True, precision: str | None = None
     if not extra[META_FILE]:
         raise ValueError(f"{path} has no {META_FILE}: not a model file of this project")
     info = ModelInfo.from_json(extra[META_FILE])
-    precision = resolve_precision(precision)
+    precision = resolve_precision(precision, info.views)
     module = torch.jit.freeze(module.to(DTYPES[precision]).eval())
     model = EmotionModel(module, info, precision)
     # The profiling executor specialises and compiles the graph over its first calls: pay

@@ -175,7 +175,7 @@ def main(args: argparse.Namespace) -> Path:
     out = save_model(traced, info, args.output, half=True)
 
     # The file as the API will load it (fp16 -> fp32, frozen) must match the eager network.
-    loaded = load_model(out)
+    loaded = load_model(out, precision="fp32")
     with torch.no_grad():
         eager = module(example)
         got = loaded.module(example)

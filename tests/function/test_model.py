@@ -82,6 +82,12 @@ def test_auto_precision_takes_bf16_only_where_the_cpu_has_it(monkeypatch, native
     assert resolve_precision() == expected
     assert resolve_precision("auto") == expected
     assert resolve_precision("FP32") == "fp32"
+    assert resolve_precision("auto", views=4) == "fp32"       # see the next test
+
+
+def test_bf16_is_refused_for_files_of_several_views_with_the_reason():
+    with pytest.raises(ValueError, match="averages 4: use fp32"):
+        resolve_precision("bf16", views=4)
 
 
 def test_the_precision_is_read_from_the_environment(monkeypatch, model_file):
@@ -101,8 +107,8 @@ def test_bf16_gives_the_same_answers_within_rounding(model_file, astronaut):
     faces = [astronaut, astronaut.rotate(20), astronaut.convert("L")]
     fp32 = load_model(model_file, precision="fp32")
     bf16 = load_model(model_file, precision="bf16")
-    x = bf16.preprocess(faces)
-    assert bf16.module(x.to(torch.bfloat16)).dtype == torch.bfloat16    # the network runs bf16
+    x = bf16.preprocess(faces).to(torch.bfloat16)
+    assert bf16.module(x).dtype == torch.bfloat16          # the network runs in bf16
     a, b = fp32.predict(faces), bf16.predict(faces)
     for p, q in zip(a, b, strict=True):
         assert all(abs(p[k] - q[k]) < 0.02 for k in LABELS)
