@@ -13,6 +13,9 @@ import os
 import statistics
 import time
 
+import cv2
+import torch
+
 from benchmarks.common import machine, percentile, webcam_frame
 
 
@@ -28,10 +31,6 @@ def main() -> None:
     os.environ["TORCH_THREADS"] = str(args.threads)
     if args.model:
         os.environ["MODEL_PATH"] = args.model
-    # The API's modules first: they set torch's OpenMP spin before torch loads.
-    import cv2
-    import torch
-
     from function.handler import get_detector, get_model
     from function.service import analyse
 
@@ -50,8 +49,8 @@ def main() -> None:
             parts[k].append(v)
     assert result.faces == 1, "the benchmark frame must show one face"
     print(f"model {model.info.id} in {model.precision}, detector {detector.name}, "
-          f"GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT')}, {args.threads} threads, "
-          f"{args.runs} runs, {len(jpeg) // 1024} KiB JPEG 640x480\n{machine()}")
+          f"{args.threads} threads, {args.runs} runs, {len(jpeg) // 1024} KiB JPEG 640x480\n"
+          f"{machine()}")
     for k, v in parts.items():
         print(f"{k:>9}: p50 {statistics.median(v):6.1f} ms   p99 {percentile(v, 99):6.1f} ms")
 
