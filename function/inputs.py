@@ -54,8 +54,11 @@ async def read_image_request(request: Request, detect: str | None) -> ImageReque
         data = parse_json(await request.body())
         image = data.get("image")
         if image is None or image == "":
+            # The prototype's field name is a form field's; in JSON the image is "image".
+            hint = (f' ("{FORM_FIELD}" is the form field\'s name; in JSON it is "image")'
+                    if FORM_FIELD in data else "")
             raise APIError(400, "missing_image",
-                           'the JSON body has no "image": send {"image": "<base64>"}')
+                           'the JSON body has no "image": send {"image": "<base64>"}' + hint)
         if not isinstance(image, str):
             raise APIError(400, "invalid_base64", '"image" must be a base64 string')
         if flag is None and "detect" in data:

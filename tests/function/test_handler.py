@@ -201,6 +201,12 @@ def test_missing_image_in_each_request_shape():
     assert_error(client.post("/face"), 400, "missing_image")
 
 
+def test_the_prototypes_field_sent_as_json_is_told_the_json_name():
+    r = client.post("/face", json={"imgBase64": "aGVsbG8="})
+    assert_error(r, 400, "missing_image")
+    assert '"image"' in r.json()["error"]["message"] and "imgBase64" in r.json()["error"]["message"]
+
+
 def test_not_base64():
     assert_error(client.post("/face", json={"image": "not base64 at all!"}), 400,
                  "invalid_base64")
