@@ -6,6 +6,7 @@ once and no request ever does.
 
 from __future__ import annotations
 
+import os
 import warnings
 from functools import lru_cache
 
@@ -14,13 +15,13 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
 from function import errors
 from function.detect import FaceDetector
+from function.inference import Inference
 from function.inputs import (
     ACCEPTED_TYPES,
     FLAG_VALUES,
@@ -41,6 +42,10 @@ logger = Logger(service=get_settings().service)
 metrics = Metrics(namespace="EmotionEvaluator")
 tracer = Tracer()
 THREADS = configure_threads()
+INFERENCE = Inference(THREADS)
+# One detection runs at a time (the detector's lock): it may take more threads than each
+# request's torch (function/serve.py gives it the process's share of the CPUs).
+DETECTOR_THREADS = int(os.environ.get("DETECTOR_THREADS", "0")) or THREADS
 
 
 @lru_cache
@@ -50,7 +55,7 @@ def get_model() -> EmotionModel:
 
 @lru_cache
 def get_detector() -> FaceDetector:
-    return FaceDetector(threads=THREADS)
+    return FaceDetector(threads=DETECTOR_THREADS)
 
 
 _B64 = {"type": "string", "description": "base64 of a JPEG/PNG/WebP, or a data: URL"}
@@ -118,7 +123,7 @@ def create_app() -> FastAPI:
                    model: EmotionModel = Depends(get_model),
                    detector: FaceDetector = Depends(get_detector)) -> JSONResponse:
         req = await read_image_request(request, detect)
-        result = await run_in_threadpool(analyse, req.data, req.detect, model, detector)
+        result = await INFERENCE.arun(analyse, req.data, req.detect, model, detector)
         ms = result.timings_ms
         logger.info("face", extra={"bytes": len(req.data), "detect": req.detect,
                                    "faces": result.faces,
@@ -145,8 +150,9 @@ def create_app() -> FastAPI:
     return app
 
 
-# Load at import: the Lambda init phase (cold start) pays for it, not a request.
-get_model()
+# Load at import: the Lambda init phase (cold start) pays for it, not a request. The model
+# warms up where it will run (function/inference.py).
+INFERENCE.run(get_model)
 get_detector()
 app = create_app()
 _mangum = Mangum(app, lifespan="off")

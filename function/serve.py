@@ -1,6 +1,7 @@
 """Local server: the API and the web page (site/) together on one port.
 
-    python -m function.serve    # PORT (8000), HOST (127.0.0.1), WORKERS, SLOTS, TORCH_THREADS
+    python -m function.serve    # PORT (8000), HOST (127.0.0.1), WORKERS, SLOTS, TORCH_THREADS,
+                                # DETECTOR_THREADS
 
 Default: one process where SLOTS = one request per CPU runs its image work (decode,
 detect, classify) at a time, with TORCH_THREADS = 1 each. benchmarks/load.py measured it
@@ -33,8 +34,9 @@ def create_local_app() -> FastAPI:
     from function.handler import app
     from function.model import available_cpus
 
-    # One detection runs at a time per process (the detector's lock), so OpenCV gets the
-    # process's whole share of the CPUs, even where torch runs one thread per request.
+    # One detection runs at a time per process (the detector's lock), so it gets the
+    # process's whole share of the CPUs (OpenCV's resizing and crops here, LiteRT through
+    # DETECTOR_THREADS, set in main), even where torch runs one thread per request.
     workers = max(1, int(os.environ.get("WORKERS", "1")))
     cv2.setNumThreads(max(1, available_cpus() // workers))
     slots = int(os.environ.get("SLOTS", "0"))
@@ -66,6 +68,7 @@ def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
     host = os.environ.get("HOST", "127.0.0.1")
     workers = max(1, int(os.environ.get("WORKERS", "1")))
+    os.environ.setdefault("DETECTOR_THREADS", str(max(1, available_cpus() // workers)))
     if workers > 1:
         # Workers inherit the environment: split the CPUs rather than oversubscribe them.
         os.environ.setdefault("TORCH_THREADS", str(max(1, available_cpus() // workers)))
