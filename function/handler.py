@@ -10,7 +10,6 @@ import os
 import warnings
 from functools import lru_cache
 
-import torch
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -140,7 +139,7 @@ def create_app() -> FastAPI:
         return Health(status="ok", model=model.info.id, labels=list(model.info.labels),
                       input_size=model.info.input_size, precision=model.precision,
                       detector=detector.name,
-                      threads=torch.get_num_threads())
+                      threads=THREADS)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from function.handler import app, get_model
+from function.handler import THREADS, app, get_model
 from function.limits import MAX_BODY_BYTES, MAX_PIXELS
 from function.model import LABELS
 
@@ -50,6 +50,8 @@ def test_health_reports_the_loaded_model():
     assert body["model"] == get_model().info.id
     assert body["labels"] == list(LABELS)
     assert body["input_size"] == get_model().info.input_size
+    assert body["precision"] == get_model().precision in ("fp32", "bf16")
+    assert body["threads"] == THREADS     # what torch was set to, wherever asked
 
 
 def test_raw_jpeg_frame_finds_the_face_and_rates_it(astronaut_jpeg):
