@@ -40,8 +40,16 @@ async function request(path, init) {
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
   const started = performance.now();
   let response;
+  let body = null;
   try {
     response = await fetch(apiUrl(path), { ...init, signal: controller.signal, cache: 'no-store' });
+    // The body is read under the same timeout: headers alone can arrive and the body stall.
+    try {
+      body = await response.json();
+    } catch (error) {
+      if (error.name === 'AbortError') throw error;
+      // Left null: a proxy's HTML error page, or an empty body.
+    }
   } catch (error) {
     if (error.name === 'AbortError') {
       throw new ApiError('timeout', `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`);
@@ -50,12 +58,6 @@ async function request(path, init) {
     throw new ApiError('unreachable', error.message || String(error));
   } finally {
     clearTimeout(timer);
-  }
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    // Left null: a proxy's HTML error page, or an empty body.
   }
   const latencyMs = performance.now() - started;
   if (!response.ok) {

@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import socket
+import socketserver
 import statistics
+import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -268,6 +270,58 @@ def test_api_4xx_is_shown_with_a_way_forward(page, server):
     assert "HTTP 400, invalid_image" in refused.text_content()
     assert "the data is not an image" in refused.text_content()
     assert refused.get_by_role("button", name="Try again").is_visible()
+
+
+class StallingAPI(socketserver.ThreadingTCPServer):
+    """An API whose POST /face sends its headers and then never the body: the page must
+    still give up after its timeout (a stuck answer must not freeze the loop)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    CORS = b"Access-Control-Allow-Origin: *\r\n"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        super().__init__(("127.0.0.1", 0), self.Handler)
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            line = self.rfile.readline().decode()
+            while self.rfile.readline() not in (b"\r\n", b""):
+                pass                    # headers; the body, if any, is never needed
+            cors = StallingAPI.CORS
+            if line.startswith("OPTIONS"):
+                self.wfile.write(b"HTTP/1.1 204 No Content\r\n" + cors
+                                 + b"Access-Control-Allow-Methods: GET, POST\r\n"
+                                 b"Access-Control-Allow-Headers: Content-Type\r\n"
+                                 b"Content-Length: 0\r\n\r\n")
+            elif line.startswith("GET /health"):
+                body = json.dumps({"status": "ok", "model": "stalling@0"}).encode()
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 + cors + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                                 + body)
+            else:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 + cors + b"Content-Length: 1000\r\n\r\n{")
+                self.wfile.flush()
+                self.server.release.wait(60)
+
+
+def test_an_answer_whose_body_stalls_times_out(page, server):
+    api = StallingAPI()
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{api.server_address[1]}"
+    try:
+        page.route("**/config.js", lambda route: route.fulfill(
+            content_type="text/javascript", body=f"window.EMOTION_CONFIG = {{apiUrl: '{url}'}};"))
+        page.goto(server + "/")
+        stuck = message(page, "api")
+        stuck.wait_for(timeout=40_000)          # the page's own limit is 15 s
+        assert "did not answer within 15 s" in stuck.text_content()
+    finally:
+        api.release.set()
+        api.shutdown()
+        api.server_close()
 
 
 def test_slow_api_is_reported(page, server):
