@@ -30,12 +30,11 @@ def main() -> None:
     if args.model:
         os.environ["MODEL_PATH"] = args.model
     import cv2
-    import torch
 
+    # torch's threads are TORCH_THREADS, set where it runs (function/inference.py).
     from function.handler import INFERENCE, get_detector, get_model
     from function.service import analyse
 
-    torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
     model, detector = get_model(), get_detector()
     jpeg = webcam_frame()

@@ -41,8 +41,8 @@ def available_cpus() -> int:
 # (`python -m benchmarks.options --only bf16`), every valid split's UAR within 0.8 points.
 # Without them oneDNN would emulate bf16, slower than fp32: "auto" takes bf16 only where the
 # CPU has it.
-PRECISIONS = ("auto", "fp32", "bf16")
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+PRECISIONS = ("auto", *DTYPES)
 
 
 def native_bf16() -> bool:

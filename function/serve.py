@@ -31,14 +31,12 @@ def create_local_app() -> FastAPI:
     import cv2
     from fastapi.staticfiles import StaticFiles
 
-    from function.handler import app
-    from function.model import available_cpus
+    from function.handler import DETECTOR_THREADS, app
 
     # One detection runs at a time per process (the detector's lock), so it gets the
-    # process's whole share of the CPUs (OpenCV's resizing and crops here, LiteRT through
-    # DETECTOR_THREADS, set in main), even where torch runs one thread per request.
-    workers = max(1, int(os.environ.get("WORKERS", "1")))
-    cv2.setNumThreads(max(1, available_cpus() // workers))
+    # process's whole share of the CPUs (DETECTOR_THREADS, set in main): LiteRT's threads,
+    # and OpenCV's for the resizing and crops, even where torch runs one per request.
+    cv2.setNumThreads(DETECTOR_THREADS)
     slots = int(os.environ.get("SLOTS", "0"))
     if slots > 0:
         @asynccontextmanager
