@@ -10,8 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from function.detect import (FULL_RANGE, PASSES, SHORT_RANGE, Box, Detection, FaceDetector, Pass,
-                             _Runner)
+from function.detect import FULL_RANGE, SHORT_RANGE, Box, Detection, FaceDetector, Pass, _Runner
 
 # The API's settings before BlazeFace (each one's reason is in git history, function/detect.py).
 CASCADE = "haarcascade_frontalface_default.xml"
@@ -64,11 +63,8 @@ class OpenCVRunner(_Runner):
 
 
 class OpenCVBlazeFace(FaceDetector):
-    """The shipped passes on the float file, run by OpenCV instead of LiteRT."""
+    """The shipped passes, run by OpenCV instead of LiteRT."""
     runner = OpenCVRunner
-
-    def __init__(self) -> None:
-        super().__init__(tuple(Pass(SHORT_RANGE, p.side, p.min_score) for p in PASSES))
 
 
 def short_range(*passes: tuple[int, float]) -> FaceDetector:

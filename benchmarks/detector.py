@@ -43,10 +43,8 @@ BACKGROUNDS = ("coffee", "chelsea", "rocket", "hubble_deep_field", "coins", "pag
                "immunohistochemistry", "colorwheel")
 CANDIDATES: dict[str, Callable[[], object]] = {
     "Haar cascade, 480 px (before)": HaarDetector,
-    "BlazeFace short-range int8, 320 + 128 px, score 0.75 (shipped)": FaceDetector,
-    "BlazeFace short-range float, 320 + 128 px, score 0.75 (before)": lambda: short_range(
-        (320, 0.75), (128, 0.75)),
-    "BlazeFace short-range float, 320 + 128 px, score 0.75, in OpenCV DNN": OpenCVBlazeFace,
+    "BlazeFace short-range, 320 + 128 px, score 0.75 (shipped)": FaceDetector,
+    "BlazeFace short-range, 320 + 128 px, score 0.75, in OpenCV DNN (before)": OpenCVBlazeFace,
     "BlazeFace short-range, 288 + 128 px, score 0.7": lambda: short_range((288, 0.7),
                                                                           (128, 0.7)),
     "BlazeFace short-range, 256 + 128 px, score 0.6": lambda: short_range((256, 0.6),

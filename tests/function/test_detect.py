@@ -97,31 +97,12 @@ def test_boxes_and_landmarks_are_in_the_images_pixels(detector, astronaut):
                            atol=0.05 * large.box.width)
 
 
-def test_the_api_runs_the_int8_file_from_models_and_it_came_from_the_wheel():
-    shipped = detect.weights_path(detect.INT8_FILE)
-    assert shipped.parent.name == "models"
-    assert {p.model for p in detect.PASSES} == {detect.INT8_FILE}
-    source = detect.weights_path(detect.SHORT_RANGE)
-    assert source.is_file() and source.parent.parent.name == detect.WEIGHTS_PACKAGE
-
-
-def test_a_missing_int8_file_says_how_to_make_it(monkeypatch, tmp_path):
-    monkeypatch.setattr(detect, "MODELS_DIR", tmp_path)
-    with pytest.raises(FileNotFoundError, match="tools.quantize_detector"):
-        FaceDetector()
+def test_the_weights_are_read_from_the_installed_wheel():
+    path = detect.weights_path(detect.SHORT_RANGE)
+    assert path.is_file() and path.parent.parent.name == detect.WEIGHTS_PACKAGE
 
 
 def test_a_missing_weights_package_says_how_to_get_it(monkeypatch):
     monkeypatch.setattr(detect.importlib.util, "find_spec", lambda _: None)
     with pytest.raises(FileNotFoundError, match="requirements-weights.txt"):
-        detect.weights_path(detect.SHORT_RANGE)
-
-
-@pytest.mark.parametrize("dtype, quant", [(np.float32, ()), (np.int8, (2 / 255, -1))])
-def test_pixels_become_what_the_network_reads(dtype, quant):
-    """Floats in [-1, 1]; int8 values that dequantise to within half a step of them."""
-    table = detect.pixel_table(np.dtype(dtype), *quant)
-    want = np.arange(256) / 127.5 - 1
-    got = table.astype(np.float64) if not quant else (table.astype(np.float64) - quant[1]) * quant[0]
-    assert table.dtype == dtype
-    assert np.abs(got - want).max() <= (quant[0] / 2 if quant else 1e-6) + 1e-9
+        FaceDetector()

