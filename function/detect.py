@@ -127,6 +127,31 @@ class _Runner:
         return scores, regressions
 
 
+class _Pyramid:
+    """An image and its halvings, each made once, to shrink it to any size: by halvings
+    while it is at least twice that size (OpenCV's fast path for an exact 2x), then one
+    INTER_AREA step. A 640x480 frame to 128x96 takes 0.13 ms from the 320 px pass's halving
+    instead of 0.45 ms in one step, with the same box-filtered pixels."""
+
+    def __init__(self, rgb: np.ndarray) -> None:
+        self.levels = [rgb]
+
+    @property
+    def image(self) -> np.ndarray:
+        return self.levels[0]
+
+    def resized(self, width: int, height: int) -> np.ndarray:
+        level = 0
+        while (im := self.levels[level]).shape[1] >= 2 * width and im.shape[0] >= 2 * height:
+            if level + 1 == len(self.levels):
+                self.levels.append(cv2.resize(im, (im.shape[1] // 2, im.shape[0] // 2),
+                                              interpolation=cv2.INTER_AREA))
+            level += 1
+        if im.shape[:2] == (height, width):
+            return im
+        return cv2.resize(im, (width, height), interpolation=cv2.INTER_AREA)
+
+
 class _Net:
     """One pass's network. Each pass runs at its own input shape, so passes never share an
     interpreter (resizing one costs a re-plan)."""
@@ -139,10 +164,10 @@ class _Net:
         self._anchors: dict[tuple[int, int], np.ndarray] = {}
         self.logit = float(np.log(spec.min_score / (1 - spec.min_score)))
 
-    def run(self, rgb: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, pyramid: _Pyramid, threads: int) -> tuple[np.ndarray, np.ndarray]:
         """Points (N, 8, 2) — centre, size, six landmarks — in the image's pixels, and
         their scores."""
-        h, w = rgb.shape[:2]
+        h, w = pyramid.image.shape[:2]
         fixed = FIXED_SIDE.get(self.spec.model)
         side = fixed or self.spec.side
         s = side / max(h, w)
@@ -158,7 +183,7 @@ class _Net:
         canvas = runner.canvas
         if (cw, ch) != (nw, nh):
             canvas.fill(PIXELS[0])
-        small = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+        small = pyramid.resized(nw, nh)
         canvas[0, oy:oy + nh, ox:ox + nw] = cv2.LUT(small, PIXELS)
         logits, raw = runner()
         logits, raw = logits.reshape(-1), raw.reshape(-1, 16)
@@ -208,9 +233,9 @@ class FaceDetector:
         # cheaper than resizing all of it per pass): a 24 MP picture is 315 -> ~60 ms.
         k = max(1, max(w, h) // (2 * self._largest))
         small = image.reduce(k) if k > 1 else image
-        rgb = np.asarray(small)
+        pyramid = _Pyramid(np.asarray(small))
         with self._lock:
-            found = [net.run(rgb, self.threads) for net in self._nets]
+            found = [net.run(pyramid, self.threads) for net in self._nets]
         pts = np.concatenate([p for p, _ in found]) * (w / small.width, h / small.height)
         scores = np.concatenate([s for _, s in found])
         return [self._to_detection(p, sc, w, h) for p, sc in _blend(pts, scores)]
