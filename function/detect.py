@@ -131,7 +131,9 @@ class _Pyramid:
     """An image and its halvings, each made once, to shrink it to any size: by halvings
     while it is at least twice that size (OpenCV's fast path for an exact 2x), then one
     INTER_AREA step. A 640x480 frame to 128x96 takes 0.13 ms from the 320 px pass's halving
-    instead of 0.45 ms in one step, with the same box-filtered pixels."""
+    instead of 0.45 ms in one step. The result is a little softer than the one-step box
+    filter's (a mean 2.7 grey levels apart on the astronaut); recall and false boxes on
+    benchmarks.detector are the same, the eyes a median 0.2-2% of their distance apart."""
 
     def __init__(self, rgb: np.ndarray) -> None:
         self.levels = [rgb]

