@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from function import detect as detect_module
+from function import service
 from function.detect import FaceDetector
 from function.model import LABELS, face_array
 from function.service import crop_faces, crop_framing
@@ -82,6 +84,14 @@ def api_crops(folder: Path, rows: list[tuple[str, int]], detect: bool,
             yield api_crop(im, detect, detector)
 
 
+def crop_code() -> str:
+    """A digest of the code that finds and frames faces (function/detect.py, service.py)."""
+    h = hashlib.sha1()
+    for module in (detect_module, service):
+        h.update(Path(module.__file__).read_bytes())
+    return h.hexdigest()[:12]
+
+
 def read_set(folder: str | Path, split: str, size: int, cache_dir: str | Path | None = None,
              detect: bool | None = None, detector: FaceDetector | None = None) -> LabelledSet:
     """All faces of one split at ``size`` px; cached as .npz keyed by the label file."""
@@ -93,10 +103,10 @@ def read_set(folder: str | Path, split: str, size: int, cache_dir: str | Path | 
     if detect:
         detector = detector or FaceDetector()
     if cache_dir is not None:
-        # Detected crops depend on the detector and on the framing: both are in the key, so
-        # a change to either crops the set again instead of reusing crops the API no longer
-        # makes.
-        made_by = f"{detector.name}{crop_framing()}" if detect else ""
+        # Detected crops depend on the detector and on the framing: their code and constants
+        # are in the key, so a change to either crops the set again instead of reusing
+        # crops the API no longer makes.
+        made_by = f"{detector.name}{crop_framing()}{crop_code()}" if detect else ""
         key = hashlib.sha1((folder / "labels.csv").read_bytes()
                            + f"{split}{size}{detect}{made_by}".encode()).hexdigest()[:12]
         cache = Path(cache_dir) / f"{name}-{split}-{key}.npz"

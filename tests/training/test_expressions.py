@@ -71,6 +71,17 @@ def test_cached_crops_are_made_again_when_the_api_frames_faces_differently(tmp_p
     assert not np.array_equal(after.images[0], before.images[0])
 
 
+def test_cached_crops_are_made_again_when_the_detection_code_changes(tmp_path, head,
+                                                                   monkeypatch):
+    from training import expressions
+
+    folder = make_set(tmp_path, "taiwanese", {"train": ["Anger"]}, head=head)
+    read_set(folder, "train", 64, tmp_path / "cache")
+    monkeypatch.setattr(expressions, "crop_code", lambda: "an edited detect.py")
+    read_set(folder, "train", 64, tmp_path / "cache")
+    assert len(list((tmp_path / "cache").glob("taiwanese-train-*.npz"))) == 2
+
+
 def test_a_picture_without_a_face_is_counted_and_used_whole(tmp_path):
     folder = make_set(tmp_path, "taiwanese", {"valid": ["Fear"]})   # noise, no face
     got = read_set(folder, "valid", 32)
