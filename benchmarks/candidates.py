@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from function.detect import FULL_RANGE, SHORT_RANGE, Box, Detection, FaceDetector, Pass, _Runner
+from function.detect import FULL_RANGE, SHORT_RANGE, Box, Detection, FaceDetector, Pass
 
 # The API's settings before BlazeFace (each one's reason is in git history, function/detect.py).
 CASCADE = "haarcascade_frontalface_default.xml"
@@ -47,11 +47,11 @@ class HaarDetector:
         return [Detection(b, {}) for b in sorted(boxes, key=lambda b: -b.width * b.height)]
 
 
-class OpenCVRunner(_Runner):
+class OpenCVRunner:
     """The same BlazeFace file run by OpenCV's DNN module, as the API did before LiteRT
-    (threads: cv2.setNumThreads, process-wide)."""
+    (a function.detect.Runner; threads: cv2.setNumThreads, process-wide)."""
 
-    def __init__(self, path: str, width: int, height: int, threads: int) -> None:
+    def __init__(self, path: str, width: int, height: int, _threads: int) -> None:
         self.net = cv2.dnn.readNetFromTFLite(path)
         self.names = self.net.getUnconnectedOutLayersNames()
         self.canvas = np.empty((1, height, width, 3), np.float32)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -105,7 +107,19 @@ def weights_path(model: str) -> Path:
 PIXELS = (np.arange(256) / 127.5 - 1).astype(np.float32)
 
 
-class _Runner:
+class Runner(Protocol):
+    """What runs one pass's network for one input shape: the caller draws the input into
+    ``canvas`` (1, H, W, 3); a call returns the scores (1, A, 1) and regressions (1, A, 16).
+    Made by ``(model path, width, height, threads)``."""
+    canvas: np.ndarray
+
+    def __call__(self) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+RunnerFactory = Callable[[str, int, int, int], Runner]
+
+
+class LiteRTRunner:
     """An interpreter planned for one input shape and thread count, with the buffer its
     input is drawn into (reused: a fresh 1 MB array a call costs page faults)."""
 
@@ -158,11 +172,11 @@ class _Net:
     """One pass's network. Each pass runs at its own input shape, so passes never share an
     interpreter (resizing one costs a re-plan)."""
 
-    def __init__(self, spec: Pass, runner: type[_Runner] = _Runner) -> None:
+    def __init__(self, spec: Pass, runner: RunnerFactory = LiteRTRunner) -> None:
         self.spec = spec
         self._runner = runner
         self._path = str(weights_path(spec.model))
-        self._runners: dict[tuple[int, int, int], _Runner] = {}
+        self._runners: dict[tuple[int, int, int], Runner] = {}
         self._anchors: dict[tuple[int, int], np.ndarray] = {}
         self.logit = float(np.log(spec.min_score / (1 - spec.min_score)))
 
@@ -210,7 +224,7 @@ class _Net:
 
 
 class FaceDetector:
-    runner: type[_Runner] = _Runner     # what runs the network (benchmarks compare others)
+    runner: RunnerFactory = LiteRTRunner    # what runs the network (benchmarks compare others)
 
     def __init__(self, passes: tuple[Pass, ...] = PASSES, threads: int = 1) -> None:
         self._nets = [_Net(p, self.runner) for p in passes]
