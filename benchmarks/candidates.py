@@ -56,6 +56,9 @@ class OpenCVRunner:
         self.names = self.net.getUnconnectedOutLayersNames()
         self.canvas = np.empty((1, height, width, 3), np.float32)
 
+    def input(self) -> np.ndarray:
+        return self.canvas
+
     def __call__(self) -> tuple[np.ndarray, np.ndarray]:
         self.net.setInput(self.canvas.transpose(0, 3, 1, 2))
         a, b = self.net.forward(self.names)

@@ -21,6 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.common import machine, median_ms
 from function.model import default_model_path, load_model
+from training.resnet import from_model_file
 
 
 def hook_flops(net: nn.Module, x: torch.Tensor) -> int:
@@ -43,23 +44,6 @@ def hook_flops(net: nn.Module, x: torch.Tensor) -> int:
     for h in handles:
         h.remove()
     return total
-
-
-def eager_network(path: Path) -> nn.Module | None:
-    """An eager ResNet-34 with the file's weights, when the file holds one (None otherwise).
-    The loaded model is frozen, without a state_dict: the archive is read as saved."""
-    from training.resnet import resnet34
-
-    script = torch.jit.load(str(path), map_location="cpu")
-    names = [n for n, _ in script.named_children()]
-    # The network itself, traced as it is, or wrapped in the export's view average.
-    inner, prefix = (script, "") if names != ["net"] else (script.net, "net.")
-    if getattr(inner, "original_name", "") != "ResNet":
-        return None
-    eager = resnet34(num_classes=8)
-    state = {k[len(prefix):]: v.float() for k, v in script.state_dict().items()}
-    eager.load_state_dict(state)
-    return eager.eval()
 
 
 def matmul_gflops(threads: int, n: int, runs: int = 10) -> tuple[float, float]:
@@ -99,7 +83,7 @@ def count_flops(path: Path) -> dict:
     x = torch.zeros(1, 3, s, s)
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
         model.module(x)
-    passes, eager = model.info.views, eager_network(path)
+    passes, eager = model.info.views, from_model_file(path)
     hooks = hook_flops(eager, x) * passes if eager is not None else None
     return {"passes": passes, "hooks": hooks, "counter": counter.get_total_flops()}
 

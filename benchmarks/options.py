@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from benchmarks.common import machine, median_ms, webcam_frame
-from benchmarks.floor import eager_network
 from function.model import EmotionModel, default_model_path, load_model
+from training.resnet import from_model_file
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
@@ -229,7 +229,7 @@ def make_context(path: Path, data: Path | None, calibration: int, tmp: Path) -> 
     from training.export import ViewAverage
 
     model = load_model(path, precision="fp32")     # the reference: the file's own arithmetic
-    net, views = eager_network(path), model.info.views
+    net, views = from_model_file(path), model.info.views
     if net is None:
         raise SystemExit(f"{path} does not hold a ResNet-34: the options need its weights")
     eager = (ViewAverage(net, model.info.input_size, views) if views > 1 else net).eval()

@@ -42,7 +42,12 @@ def available_cpus() -> int:
 # Without them oneDNN would emulate bf16, slower than fp32: "auto" takes bf16 only where the
 # CPU has it.
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
-PRECISIONS = ("auto", *DTYPES)
+# int8 is a file of its own, quantised from the float one with calibration faces
+# (``python -m training.quantize``) and stored beside it: INT8_SUFFIX. Its network reads
+# fp32 and quantises inside.
+INT8 = "int8"
+INT8_SUFFIX = ".int8.pt"
+PRECISIONS = ("auto", *DTYPES, INT8)
 
 
 def native_bf16() -> bool:
@@ -50,16 +55,29 @@ def native_bf16() -> bool:
     return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
-def resolve_precision(precision: str | None = None, views: int = 1) -> str:
-    """``precision`` (else MODEL_PRECISION, else "auto") as "fp32" or "bf16" for a file
-    that averages ``views`` passes per face."""
+def int8_path(path: str | Path) -> Path:
+    """Where the int8 copy of a float model file lies."""
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(".pt") + INT8_SUFFIX)
+
+
+def resolve_precision(precision: str | None = None, views: int = 1,
+                      int8_available: bool = False) -> str:
+    """``precision`` (else MODEL_PRECISION, else "auto") as "fp32", "bf16" or "int8" for a
+    float file that averages ``views`` passes per face (``int8_available``: it has an int8
+    copy). "auto": bf16 where the CPU has it, else int8 where there is a copy, else fp32."""
     precision = (precision or os.environ.get("MODEL_PRECISION") or "auto").strip().lower()
     if precision not in PRECISIONS:
         raise ValueError(f"model precision {precision!r} is not one of {', '.join(PRECISIONS)}")
     # A file of several views resamples each face with a grid traced into it in fp32,
     # which a bf16 network cannot take (autocast could, about 1 ms a face slower).
     if precision == "auto":
-        return "bf16" if native_bf16() and views == 1 else "fp32"
+        if native_bf16() and views == 1:
+            return "bf16"
+        return INT8 if int8_available else "fp32"
+    if precision == INT8 and not int8_available:
+        raise ValueError("model precision int8 needs the file's int8 copy "
+                         f"(*{INT8_SUFFIX} beside it): make it with `python -m training.quantize`")
     if precision == "bf16" and views > 1:
         raise ValueError(f"bf16 runs files of one view per face; this one averages {views}: "
                          "use fp32")
@@ -84,6 +102,8 @@ class ModelInfo:
     temperature: float
     # Test-time views the file averages per face (each one a pass of the network).
     views: int = 1
+    # An int8 network (training.quantize), made from the float file of the same id.
+    quantized: bool = False
 
     @property
     def id(self) -> str:
@@ -98,14 +118,15 @@ class ModelInfo:
         return cls(name=m["name"], version=str(m["version"]), labels=labels,
                    input_size=int(m["input_size"]), grayscale=bool(m.get("grayscale", True)),
                    mean=tuple(m["mean"]), std=tuple(m["std"]),
-                   temperature=float(m.get("temperature", 1.0)), views=int(m.get("views", 1)))
+                   temperature=float(m.get("temperature", 1.0)), views=int(m.get("views", 1)),
+                   quantized=bool(m.get("quantized", False)))
 
     def to_json(self) -> str:
         return json.dumps({"name": self.name, "version": self.version,
                            "labels": list(self.labels), "input_size": self.input_size,
                            "grayscale": self.grayscale, "mean": list(self.mean),
                            "std": list(self.std), "temperature": self.temperature,
-                           "views": self.views})
+                           "views": self.views, "quantized": self.quantized})
 
 
 def face_array(face: Image.Image, size: int, grayscale: bool) -> np.ndarray:
@@ -121,7 +142,7 @@ class EmotionModel:
         self.module = module
         self.info = info
         self.precision = precision
-        self._dtype = DTYPES[precision]
+        self._dtype = DTYPES.get(precision, torch.float32)
         # One value (grey repeated on the three input channels) or one per channel.
         self._mean = torch.tensor(info.mean, dtype=torch.float32).view(1, -1, 1, 1)
         self._std = torch.tensor(info.std, dtype=torch.float32).view(1, -1, 1, 1)
@@ -158,7 +179,7 @@ def default_model_path() -> Path:
     env = os.environ.get("MODEL_PATH")
     if env:
         return Path(env)
-    found = sorted(MODELS_DIR.glob("*.pt"))
+    found = sorted(p for p in MODELS_DIR.glob("*.pt") if not p.name.endswith(INT8_SUFFIX))
     if not found:
         raise FileNotFoundError(
             f"no model file in {MODELS_DIR}: train one with `make train` (see models/README.md) "
@@ -166,9 +187,22 @@ def default_model_path() -> Path:
     return found[-1]
 
 
+def read_info(path: str | Path) -> ModelInfo:
+    """The meta.json of a model file, without loading its network."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            name = next(n for n in z.namelist() if n.endswith(f"/extra/{META_FILE}"))
+            return ModelInfo.from_json(z.read(name))
+    except (zipfile.BadZipFile, StopIteration) as e:
+        raise ValueError(f"{path} has no {META_FILE}: not a model file of this project") from e
+
+
 def load_model(path: str | Path, fuse: bool = True, precision: str | None = None) -> EmotionModel:
     """Load, cast to ``precision`` (PRECISIONS; the file may store fp16 weights), freeze and
-    warm up.
+    warm up. A float file's int8 precision loads its int8 copy (``int8_path``); an int8
+    file loads as it is.
 
     ``fuse`` compiles the graph with oneDNN Graph (LLGA), which fuses each convolution with
     its batch norm and ReLU: 8.4 instead of 30 ms per face in fp32 at 2 threads here, the
@@ -176,13 +210,23 @@ def load_model(path: str | Path, fuse: bool = True, precision: str | None = None
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist")
-    extra = {META_FILE: ""}
-    module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-    if not extra[META_FILE]:
-        raise ValueError(f"{path} has no {META_FILE}: not a model file of this project")
-    info = ModelInfo.from_json(extra[META_FILE])
-    precision = resolve_precision(precision, info.views)
-    module = torch.jit.freeze(module.to(DTYPES[precision]).eval())
+    info = read_info(path)
+    if info.quantized:
+        if (precision or "auto").strip().lower() not in ("auto", INT8):
+            raise ValueError(f"{path} is an int8 file: its precision is int8 (or auto), "
+                             f"not {precision}")
+        precision = INT8
+    else:
+        precision = resolve_precision(precision, info.views, int8_path(path).is_file())
+        if precision == INT8:
+            path = int8_path(path)
+            info = read_info(path)
+            if not info.quantized:
+                raise ValueError(f"{path} is not an int8 file")
+    module = torch.jit.load(str(path), map_location="cpu")
+    if not info.quantized:
+        module = module.to(DTYPES[precision])
+    module = torch.jit.freeze(module.eval())
     model = EmotionModel(module, info, precision)
     # The profiling executor specialises and compiles the graph over its first calls: pay
     # that here, at cold start, not on the first requests. The fusion switch is global but

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -77,3 +79,18 @@ class ResNet(nn.Module):
 
 def resnet34(num_classes: int = 8) -> ResNet:
     return ResNet([3, 4, 6, 3], num_classes=num_classes)
+
+
+def from_model_file(path: str | Path) -> ResNet | None:
+    """An eager ResNet-34 with a model file's weights, when the file holds one (None
+    otherwise: another network, or an int8 one)."""
+    script = torch.jit.load(str(path), map_location="cpu")
+    names = [n for n, _ in script.named_children()]
+    # The network itself, traced as it is, or wrapped in the export's view average.
+    inner, prefix = (script, "") if names != ["net"] else (script.net, "net.")
+    if getattr(inner, "original_name", "") != "ResNet":
+        return None
+    eager = resnet34(num_classes=8)
+    state = {k[len(prefix):]: v.float() for k, v in script.state_dict().items()}
+    eager.load_state_dict(state)
+    return eager.eval()

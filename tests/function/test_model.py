@@ -99,7 +99,7 @@ def test_the_precision_is_read_from_the_environment(monkeypatch, model_file):
 
 def test_an_unknown_precision_names_the_valid_ones(monkeypatch, model_file):
     monkeypatch.setenv("MODEL_PRECISION", "fp16")
-    with pytest.raises(ValueError, match="auto, fp32, bf16"):
+    with pytest.raises(ValueError, match="auto, fp32, bf16, int8"):
         load_model(model_file)
 
 
@@ -113,3 +113,69 @@ def test_bf16_gives_the_same_answers_within_rounding(model_file, astronaut):
     for p, q in zip(a, b, strict=True):
         assert all(abs(p[k] - q[k]) < 0.02 for k in LABELS)
         assert sum(q.values()) == pytest.approx(1.0, abs=1e-5)      # probabilities in fp32
+
+
+def _int8_copy(float_path, faces):
+    """The int8 copy of a fixture file beside it, as training.quantize makes it."""
+    import dataclasses
+
+    from training.quantize import quantize
+
+    net = model_fixture.Tiny()
+    net.load_state_dict({k: v.float() for k, v in torch.jit.load(str(float_path))
+                         .state_dict().items()})
+    model = load_model(float_path, precision="fp32")
+    x = model.preprocess(faces)
+    traced = torch.jit.trace(quantize(net, x), x[:1])
+    return save_model(traced, dataclasses.replace(model.info, quantized=True),
+                      model_module.int8_path(float_path), half=False)
+
+
+@pytest.fixture
+def with_int8(tmp_path, astronaut):
+    path = model_fixture.build(tmp_path / "m.pt")
+    faces = [astronaut.rotate(a).resize((s, s)) for a in (-20, 0, 20) for s in (50, 90)]
+    _int8_copy(path, faces)
+    return path
+
+
+def test_int8_loads_the_copy_beside_the_file_and_answers_as_fp32_does(with_int8, astronaut):
+    assert model_module.int8_path(with_int8).name == "m.int8.pt"
+    fp32 = load_model(with_int8, precision="fp32")
+    int8 = load_model(with_int8, precision="int8")
+    assert int8.precision == "int8" and int8.info.quantized and not fp32.info.quantized
+    assert int8.info.id == fp32.info.id                  # the same model, other arithmetic
+    faces = [astronaut, astronaut.rotate(10), astronaut.convert("L")]
+    a, b = fp32.predict(faces), int8.predict(faces)
+    for p, q in zip(a, b, strict=True):
+        assert all(abs(p[k] - q[k]) < 0.05 for k in LABELS), (p, q)
+        assert sum(q.values()) == pytest.approx(1.0, abs=1e-5)
+    # The int8 file is also a model file of its own.
+    assert load_model(model_module.int8_path(with_int8)).precision == "int8"
+
+
+def test_auto_takes_int8_where_there_is_a_copy_and_no_bf16(monkeypatch, with_int8, model_file):
+    monkeypatch.delenv("MODEL_PRECISION", raising=False)
+    monkeypatch.setattr(model_module, "native_bf16", lambda: False)
+    assert load_model(with_int8).precision == "int8"
+    assert load_model(model_file).precision == "fp32"          # no copy beside it
+    monkeypatch.setattr(model_module, "native_bf16", lambda: True)
+    assert load_model(with_int8).precision == "bf16"
+
+
+def test_int8_without_a_copy_says_how_to_make_one(model_file):
+    with pytest.raises(ValueError, match="training.quantize"):
+        load_model(model_file, precision="int8")
+
+
+def test_an_int8_file_refuses_a_float_precision(with_int8):
+    with pytest.raises(ValueError, match="int8 file"):
+        load_model(model_module.int8_path(with_int8), precision="bf16")
+
+
+def test_the_default_model_is_the_float_file_not_its_int8_copy(monkeypatch, tmp_path):
+    monkeypatch.delenv("MODEL_PATH", raising=False)
+    model_fixture.build(tmp_path / "a.pt")
+    (tmp_path / "a.int8.pt").write_bytes(b"")
+    monkeypatch.setattr(model_module, "MODELS_DIR", tmp_path)
+    assert model_module.default_model_path() == tmp_path / "a.pt"
