@@ -31,11 +31,10 @@ from function.model import (
     read_info,
     save_model,
 )
-from training.expressions import SETS, read_set
-from training.ferplus import majority_faces
+from training.expressions import SETS
+from training.mix import FERPLUS, load_sources, load_valid
 from training.resnet import from_model_file
 
-FERPLUS = "ferplus"
 BACKEND = "x86"
 # Left in float: the first convolution reads the picture itself (one grey value on three
 # channels) and the last layer writes the logits the temperature divides. With both in
@@ -54,21 +53,6 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-set", type=int, default=256,
                    help="calibration faces from each set's train split, evenly spread")
     return p
-
-
-def faces_of(args: argparse.Namespace, name: str, split: str, size: int) -> np.ndarray:
-    """A split's faces as the API crops them (grey arrays)."""
-    if name == FERPLUS:
-        folder = Path(args.data) / ("FER2013Train" if split == "train" else "FER2013Valid")
-        return majority_faces(folder, args.cache_dir)[0]
-    return read_set(Path(args.sets_root) / name, split, size, args.cache_dir).images
-
-
-def labelled_valid(args: argparse.Namespace, name: str, size: int) -> tuple[np.ndarray, np.ndarray]:
-    if name == FERPLUS:
-        return majority_faces(Path(args.data) / "FER2013Valid", args.cache_dir)
-    s = read_set(Path(args.sets_root) / name, "valid", size, args.cache_dir)
-    return s.images, s.labels
 
 
 def spread(images: np.ndarray, n: int) -> np.ndarray:
@@ -109,9 +93,11 @@ def main(args: argparse.Namespace) -> Path:
         raise SystemExit(f"{path} does not hold a ResNet-34")
     float_model = load_model(path, precision="fp32")
     size = info.input_size
-    names = (FERPLUS, *SETS)
-    calibration = torch.cat([preprocess(float_model, spread(faces_of(args, n, "train", size),
-                                                            args.per_set)) for n in names])
+    names = [FERPLUS, *SETS]
+    sources = load_sources(dict.fromkeys(names, 1.0), args.data, args.sets_root, size,
+                           args.cache_dir, smoothing=0.0)
+    calibration = torch.cat([preprocess(float_model, spread(s.images.numpy(), args.per_set))
+                             for s in sources])
     print(f"calibrating on {len(calibration)} train faces ({args.per_set} per set of "
           f"{', '.join(names)})")
     q = quantize(net, calibration)
@@ -123,14 +109,14 @@ def main(args: argparse.Namespace) -> Path:
     int8_model = load_model(out)
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB), {info.id} in int8; "
           "against the float file on each valid split:")
-    for name in names:
-        images, labels = labelled_valid(args, name, size)
-        x = preprocess(float_model, images)
+    for valid in load_valid(names, args.data, args.sets_root, size, args.cache_dir):
+        name, labels = valid.name, valid.labels
+        x = preprocess(float_model, valid.images.numpy())
         with torch.no_grad():
             a = torch.cat([float_model.probabilities(b) for b in x.split(256)])
             b = torch.cat([int8_model.probabilities(b) for b in x.split(256)])
         same = (a.argmax(1) == b.argmax(1)).float().mean().item()
-        acc = [(p.argmax(1) == torch.as_tensor(labels)).float().mean().item() for p in (a, b)]
+        acc = [(p.argmax(1) == labels).float().mean().item() for p in (a, b)]
         print(f"  {name:<20} {len(x):>5} faces: same answer {same:.2%}, largest probability "
               f"difference {(a - b).abs().max().item():.3f}, accuracy {acc[0]:.4f} -> "
               f"{acc[1]:.4f}")
