@@ -22,23 +22,29 @@ def test_layer_names_are_torchvision_resnet34():
 
 def test_a_few_steps_on_synthetic_data_lower_the_loss():
     torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(0)
     model = resnet34(num_classes=8)
-    # Eight classes the network can tell apart: the brightness of a square.
+    # Eight classes the network can tell apart: the brightness of a square. The photometric
+    # jitter is off because it moves brightness by more than the classes are apart; the
+    # geometric part (rotation, scale, shift, flip) still runs.
     labels = torch.arange(16) % 8
     images = torch.full((16, 48, 48), 20, dtype=torch.uint8)
     for i, c in enumerate(labels):
         images[i, 8:40, 8:40] = 30 + 28 * int(c)
     target = torch.nn.functional.one_hot(labels, 8).float()
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
     losses = []
-    for _ in range(12):
-        x = augment_batch(images, 32, erase_p=0.0).expand(-1, 3, -1, -1)
+    for _ in range(20):
+        x = augment_batch(images, 32, brightness=0.0, contrast=0.0, erase_p=0.0,
+                          generator=gen).expand(-1, 3, -1, -1)
         loss = soft_cross_entropy(model(x), target)
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    assert sum(losses[-3:]) / 3 < losses[0] * 0.8, losses
+    # Seeds 0-5 end at 7-30% of the first loss on AVX2 and AVX-512 kernels alike; half is a
+    # margin that still fails if the gradient step or the loss is wrong.
+    assert sum(losses[-3:]) / 3 < losses[0] * 0.5, losses
 
 
 def test_training_run_saves_args_and_resumes(tmp_path):
