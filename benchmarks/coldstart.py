@@ -3,6 +3,7 @@ the Runtime Interface Emulator (plus awslambdaric and function.handler) to the f
 of a real POST /face event, repeated in fresh processes.
 
     .venv/bin/python -m benchmarks.coldstart [--runs 3] [--model PATH] [--threads 2]
+                                             [--precision auto|fp32|bf16|int8]
 
 The model: --model, else MODEL_PATH, else the one shipped in models/. What this does not
 include, and Lambda's cold start does: pulling the image's layers onto a worker (Lambda
@@ -66,13 +67,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--event", type=Path, default=EVENT)
     parser.add_argument("--threads", type=int, default=2, help="TORCH_THREADS for the "
                         "function (default 2: Lambda above 1,769 MB has 2 vCPUs; 0: all CPUs)")
+    parser.add_argument("--precision", help="MODEL_PRECISION for the function (default: "
+                        "its own, auto)")
     args = parser.parse_args(argv)
     model = find_model(args.model)
     event = args.event.read_bytes()
     env = {"TORCH_THREADS": str(args.threads)}
+    if args.precision:
+        env["MODEL_PRECISION"] = args.precision
     print(f"machine: {machine()}")
     print(f"model:   {model} ({model.stat().st_size / 1e6:.1f} MB)")
-    print(f"event:   {args.event}; TORCH_THREADS={args.threads}")
+    print(f"event:   {args.event}; TORCH_THREADS={args.threads}, "
+          f"MODEL_PRECISION={args.precision or 'auto'}")
     print("run  cold start = emulator up + first invoke  (RIE's REPORT)  then warm")
     totals = []
     for i in range(1, args.runs + 1):

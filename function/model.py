@@ -138,10 +138,11 @@ def face_array(face: Image.Image, size: int, grayscale: bool) -> np.ndarray:
 
 class EmotionModel:
     def __init__(self, module: torch.jit.ScriptModule, info: ModelInfo,
-                 precision: str = "fp32") -> None:
+                 precision: str = "fp32", path: Path | None = None) -> None:
         self.module = module
         self.info = info
         self.precision = precision
+        self.path = path        # the file it was loaded from (an int8 copy, where it was)
         self._dtype = DTYPES.get(precision, torch.float32)
         # One value (grey repeated on the three input channels) or one per channel.
         self._mean = torch.tensor(info.mean, dtype=torch.float32).view(1, -1, 1, 1)
@@ -227,7 +228,7 @@ def load_model(path: str | Path, fuse: bool = True, precision: str | None = None
     if not info.quantized:
         module = module.to(DTYPES[precision])
     module = torch.jit.freeze(module.eval())
-    model = EmotionModel(module, info, precision)
+    model = EmotionModel(module, info, precision, path)
     # The profiling executor specialises and compiles the graph over its first calls: pay
     # that here, at cold start, not on the first requests. The fusion switch is global but
     # only read while a graph is compiled, and the compiled plan stays with this module, so

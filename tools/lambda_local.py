@@ -39,7 +39,7 @@ TIMEOUT_S = 15
 INIT_ALLOWANCE_S = 10
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 # Settings of the caller that reach the function (everything else starts clean, as in Lambda).
-PASS_THROUGH = ("MODEL_PATH", "TORCH_THREADS", "CORS_ORIGINS", "LD_LIBRARY_PATH")
+PASS_THROUGH = ("MODEL_PATH", "MODEL_PRECISION", "TORCH_THREADS", "CORS_ORIGINS", "LD_LIBRARY_PATH")
 
 
 class EmulatorError(RuntimeError):

@@ -148,15 +148,16 @@ def main(args: argparse.Namespace) -> dict:
         model.info = dataclasses.replace(model.info, temperature=1.0)
     if args.table:
         rows = print_table(model, args)
-        result = {"model": model.info.id, "file": path.name, "valid": rows}
+        result = {"model": model.info.id, "file": (model.path or path).name, "valid": rows}
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
         return result
     split = args.split or ("FER2013Test" if args.set == FERPLUS else "valid")
     faces, labels, missed = load_faces(args, args.set, split)
     probs = rate(model, faces)
-    result = {"model": model.info.id, "file": path.name,
-              "file_mib": round(path.stat().st_size / 2**20, 1), "set": args.set,
+    served = model.path or path      # the int8 copy, when MODEL_PRECISION chose it
+    result = {"model": model.info.id, "file": served.name,
+              "file_mib": round(served.stat().st_size / 2**20, 1), "set": args.set,
               "split": split, "no_face": missed, **metrics(probs, labels, model.info.labels),
               "latency_ms": {f"{t}_threads": latency_ms(path, t, args.latency_runs)
                              for t in (1, 2)} if args.latency_runs else {}}

@@ -145,6 +145,7 @@ def test_int8_loads_the_copy_beside_the_file_and_answers_as_fp32_does(with_int8,
     int8 = load_model(with_int8, precision="int8")
     assert int8.precision == "int8" and int8.info.quantized and not fp32.info.quantized
     assert int8.info.id == fp32.info.id                  # the same model, other arithmetic
+    assert (fp32.path, int8.path) == (with_int8, model_module.int8_path(with_int8))
     faces = [astronaut, astronaut.rotate(10), astronaut.convert("L")]
     a, b = fp32.predict(faces), int8.predict(faces)
     for p, q in zip(a, b, strict=True):
