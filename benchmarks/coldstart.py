@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -68,17 +69,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2, help="TORCH_THREADS for the "
                         "function (default 2: Lambda above 1,769 MB has 2 vCPUs; 0: all CPUs)")
     parser.add_argument("--precision", help="MODEL_PRECISION for the function (default: "
-                        "its own, auto)")
+                        "the caller's MODEL_PRECISION, else auto)")
     args = parser.parse_args(argv)
     model = find_model(args.model)
     event = args.event.read_bytes()
-    env = {"TORCH_THREADS": str(args.threads)}
-    if args.precision:
-        env["MODEL_PRECISION"] = args.precision
+    precision = args.precision or os.environ.get("MODEL_PRECISION", "auto")
+    env = {"TORCH_THREADS": str(args.threads), "MODEL_PRECISION": precision}
     print(f"machine: {machine()}")
     print(f"model:   {model} ({model.stat().st_size / 1e6:.1f} MB)")
     print(f"event:   {args.event}; TORCH_THREADS={args.threads}, "
-          f"MODEL_PRECISION={args.precision or 'auto'}")
+          f"MODEL_PRECISION={precision}")
     print("run  cold start = emulator up + first invoke  (RIE's REPORT)  then warm")
     totals = []
     for i in range(1, args.runs + 1):

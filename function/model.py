@@ -175,12 +175,17 @@ class EmotionModel:
         return [dict(r) for r in ranked]
 
 
+def float_model_files(folder: Path) -> list[Path]:
+    """The model files in ``folder``, sorted, without their int8 copies."""
+    return sorted(p for p in folder.glob("*.pt") if not p.name.endswith(INT8_SUFFIX))
+
+
 def default_model_path() -> Path:
     """MODEL_PATH, else the one ``.pt`` file shipped in models/."""
     env = os.environ.get("MODEL_PATH")
     if env:
         return Path(env)
-    found = sorted(p for p in MODELS_DIR.glob("*.pt") if not p.name.endswith(INT8_SUFFIX))
+    found = float_model_files(MODELS_DIR)
     if not found:
         raise FileNotFoundError(
             f"no model file in {MODELS_DIR}: train one with `make train` (see models/README.md) "

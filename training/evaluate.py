@@ -144,18 +144,18 @@ def print_table(model: EmotionModel, args: argparse.Namespace) -> list[dict]:
 def main(args: argparse.Namespace) -> dict:
     path = Path(args.model) if args.model else default_model_path()
     model = load_model(path)
+    served = model.path or path      # the int8 copy, when MODEL_PRECISION chose it
     if args.uncalibrated:
         model.info = dataclasses.replace(model.info, temperature=1.0)
     if args.table:
         rows = print_table(model, args)
-        result = {"model": model.info.id, "file": (model.path or path).name, "valid": rows}
+        result = {"model": model.info.id, "file": served.name, "valid": rows}
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
         return result
     split = args.split or ("FER2013Test" if args.set == FERPLUS else "valid")
     faces, labels, missed = load_faces(args, args.set, split)
     probs = rate(model, faces)
-    served = model.path or path      # the int8 copy, when MODEL_PRECISION chose it
     result = {"model": model.info.id, "file": served.name,
               "file_mib": round(served.stat().st_size / 2**20, 1), "set": args.set,
               "split": split, "no_face": missed, **metrics(probs, labels, model.info.labels),

@@ -25,6 +25,7 @@ from torch import nn
 
 from function.model import (
     EmotionModel,
+    ModelInfo,
     default_model_path,
     int8_path,
     load_model,
@@ -39,7 +40,8 @@ BACKEND = "x86"
 # Left in float: the first convolution reads the picture itself (one grey value on three
 # channels) and the last layer writes the logits the temperature divides. With both in
 # int8 the valid splits' UAR fell by up to 1.0 point (taiwanese, anger 0.68 -> 0.64); with
-# these two in float by at most 0.4, at the same speed (about half of fp32's per face).
+# these two in float by at most 0.4 in the first copy and 1.0 in today's (taiwanese, anger
+# 0.66), at the same speed (about half of fp32's per face). Figures: models/README.md.
 FLOAT_LAYERS = ("conv1", "fc")
 
 
@@ -80,6 +82,15 @@ def quantize(net: nn.Module, calibration: torch.Tensor) -> nn.Module:
     return convert_fx(prepared).eval()
 
 
+def save_int8(q: nn.Module, example: torch.Tensor, info: ModelInfo, path: Path) -> Path:
+    """The quantised network as a model file of its own (``info`` marked quantized)."""
+    with torch.no_grad():
+        # Frozen before it is saved: the packed int8 weights are then constants of the graph,
+        # and a cold start loads and freezes the file in 0.15 s instead of 0.45 s.
+        traced = torch.jit.freeze(torch.jit.trace(q, example).eval())
+    return save_model(traced, dataclasses.replace(info, quantized=True), path, half=False)
+
+
 def main(args: argparse.Namespace) -> Path:
     path = Path(args.model) if args.model else default_model_path()
     info = read_info(path)
@@ -100,13 +111,8 @@ def main(args: argparse.Namespace) -> Path:
                              for s in sources])
     print(f"calibrating on {len(calibration)} train faces ({args.per_set} per set of "
           f"{', '.join(names)})")
-    q = quantize(net, calibration)
-    with torch.no_grad():
-        # Frozen before it is saved: the packed int8 weights are then constants of the graph,
-        # and a cold start loads and freezes the file in 0.15 s instead of 0.45 s.
-        traced = torch.jit.freeze(torch.jit.trace(q, calibration[:1]).eval())
-    out = Path(args.output) if args.output else int8_path(path)
-    save_model(traced, dataclasses.replace(info, quantized=True), out, half=False)
+    out = save_int8(quantize(net, calibration), calibration[:1], info,
+                    Path(args.output) if args.output else int8_path(path))
 
     int8_model = load_model(out)
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB), {info.id} in int8; "

@@ -117,18 +117,14 @@ def test_bf16_gives_the_same_answers_within_rounding(model_file, astronaut):
 
 def _int8_copy(float_path, faces):
     """The int8 copy of a fixture file beside it, as training.quantize makes it."""
-    import dataclasses
-
-    from training.quantize import quantize
+    from training.quantize import quantize, save_int8
 
     net = model_fixture.Tiny()
     net.load_state_dict({k: v.float() for k, v in torch.jit.load(str(float_path))
                          .state_dict().items()})
     model = load_model(float_path, precision="fp32")
     x = model.preprocess(faces)
-    traced = torch.jit.trace(quantize(net, x), x[:1])
-    return save_model(traced, dataclasses.replace(model.info, quantized=True),
-                      model_module.int8_path(float_path), half=False)
+    return save_int8(quantize(net, x), x[:1], model.info, model_module.int8_path(float_path))
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from function.model import INT8_SUFFIX, LABELS, MODELS_DIR, int8_path, load_model
+from function.model import LABELS, MODELS_DIR, float_model_files, int8_path, load_model
 
-SHIPPED = sorted(p for p in MODELS_DIR.glob("*.pt") if not p.name.endswith(INT8_SUFFIX))
+SHIPPED = float_model_files(MODELS_DIR)
 pytestmark = pytest.mark.skipif(not SHIPPED, reason="no model file shipped in models/ yet")
 
 
