@@ -14,9 +14,19 @@ The option stays for a stronger teacher, e.g. a face-pretrained network trained 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from training.augment import VIEWS, normalize, view_batch
+from training.facenet import FaceNet
 from training.resnet import resnet34
+
+
+def checkpoint_network(ckpt: dict) -> torch.nn.Module:
+    """The network of a train.py checkpoint, with its best weights, in eval mode."""
+    arch = ckpt["args"].get("arch", "resnet34")
+    net = FaceNet(num_classes=8) if arch == "facenet" else resnet34(num_classes=8)
+    net.load_state_dict(ckpt["weights"])
+    return net.to(memory_format=torch.channels_last).eval()
 
 
 @torch.no_grad()
@@ -35,7 +45,48 @@ def view_logits(net: torch.nn.Module, images: torch.Tensor, size: int, mean: flo
 def teacher_probabilities(checkpoint: str, images: torch.Tensor) -> torch.Tensor:
     """Softmax of a train.py checkpoint's best weights, averaged over ``VIEWS``."""
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    net = resnet34(num_classes=8).to(memory_format=torch.channels_last)
-    net.load_state_dict(ckpt["weights"])
+    net = checkpoint_network(ckpt)
     logits = view_logits(net, images, ckpt["args"]["input_size"], ckpt["mean"], ckpt["std"])
     return logits.softmax(1)
+
+
+class OnlineTeacher:
+    """A teacher that answers on every training batch, on the very view the student sees
+    (augmented, degraded): consistent targets, where answers fixed per stored face would
+    disagree with what augmentation did to it (Beyer et al., CVPR 2022, "Knowledge
+    distillation: a good teacher is patient and consistent").
+
+    The teacher's answer is taken under its training prior (its plain logits plus its own
+    logit adjustment), the distribution a student trained with the same adjustment is
+    asked to match; blending it with the labels then mixes two estimates of one thing."""
+
+    def __init__(self, checkpoint: str, weight: float, device: str = "cpu",
+                 amp: bool = True) -> None:
+        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        self.net = checkpoint_network(ckpt).to(device)
+        self.net.requires_grad_(False)
+        self.size = int(ckpt["args"]["input_size"])
+        self.mean, self.std = ckpt["mean"], ckpt["std"]
+        tau = float(ckpt["args"].get("logit_adjust", 0.0))
+        prior = ckpt.get("prior")
+        self.log_prior = tau * prior.log().to(device) if tau and prior is not None else None
+        self.weight, self.device, self.amp = weight, device, amp
+
+    @torch.no_grad()
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """The teacher's probabilities for float (N, 1, S, S) faces in [0, 1]."""
+        if x.shape[-1] != self.size:
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear",
+                              align_corners=False, antialias=True)
+        x = normalize(x, self.mean, self.std).to(self.device)
+        with torch.autocast(device_type=self.device.split(":")[0], dtype=torch.bfloat16,
+                            enabled=self.amp):
+            logits = self.net(x).float()
+        if self.log_prior is not None:
+            logits = logits + self.log_prior
+        return logits.softmax(1)
+
+    def blend(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """``targets`` with the teacher's answers on ``x`` mixed in by ``weight``."""
+        taught = self.probabilities(x).to(targets.device)
+        return (1 - self.weight) * targets + self.weight * taught
