@@ -1,7 +1,9 @@
 """Face detectors compared on frames the benchmark makes itself: recall per face size,
-false boxes, and ms per 640x480 frame at 1 and 2 threads.
+false boxes, and ms per 640x480 frame at 1 and 2 threads; then the shipped detector on
+larger pictures (1920x1080, 4000x3000, 6000x4000), decode included.
 
     python -m benchmarks.detector [--data ../shared/data] [--per-size 60] [--runs 30]
+                                  [--only NAME...] [--pictures 1920x1080 ...]
 
 Faces: the heads of ``taiwanese/valid`` (studio portraits, 259) and scikit-image's
 astronaut, each pasted into a 640x480 face-free picture at a face width of 32 to 320 px, at
@@ -13,16 +15,25 @@ box on the eight face-free pictures alone (scikit-image's coffee, chelsea, rocke
 hubble_deep_field, coins, page, immunohistochemistry, colorwheel, resized to 640x480), and
 boxes of the pasted frames that match no face. Candidates: the shipped set-up, other
 BlazeFace ones (benchmarks.candidates), the Haar cascade the API used before, and MTCNN
-(benchmarks.mtcnn; measured where the facenet-pytorch wheel is installed). Not a test:
-figures for the README.
+(benchmarks.mtcnn; measured where the facenet-pytorch wheel is installed).
+
+Larger pictures are made the same way, up to three faces a picture (heads apart), from the
+size's smallest face (function.detect.smallest_face) to a third of its height and more, each
+sent as a JPEG (quality 90) and read as the API reads it (function.images.decode_image:
+reduced where JPEG decoding allows, EXIF-upright), boxes back in the sent pixels. Time: p50
+of decode and detection together, per picture, at 2 threads (the classifier's time per face
+comes on top: benchmarks.frame). Not a test: figures for the README and docs/detection.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import random
-from collections.abc import Callable
+import statistics
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +45,8 @@ from PIL import Image, ImageDraw, ImageFilter
 from benchmarks.candidates import HaarDetector, OpenCVBlazeFace, full_range, short_range
 from benchmarks.common import machine, median_ms
 from benchmarks.mtcnn import MTCNN
-from function.detect import Box, Detection, FaceDetector
+from function.detect import Box, Detection, FaceDetector, smallest_face
+from function.images import decode_image
 
 FRAME = (640, 480)
 FACE_WIDTHS = (32, 40, 48, 64, 96, 128, 192, 256, 320)
@@ -54,6 +66,16 @@ CANDIDATES: dict[str, Callable[[], object]] = {
     "BlazeFace full-range, 192 px, score 0.5": full_range,
     "MTCNN, faces from 32 px (facenet-pytorch's weights)": MTCNN,
 }
+# Face widths measured in each larger picture: from under its smallest face to the largest
+# that fits turned in it.
+PICTURES = {
+    (640, 480): FACE_WIDTHS,
+    (1920, 1080): (32, 40, 48, 64, 80, 96, 128, 192, 256, 384, 512),
+    (4000, 3000): (48, 64, 80, 96, 128, 192, 256, 384, 512, 768, 1024),
+    (6000, 4000): (64, 90, 128, 192, 256, 384, 512, 768, 1024, 1536),
+}
+FACES_PER_PICTURE = 3
+JPEG_QUALITY = 90
 
 
 @dataclass
@@ -63,10 +85,10 @@ class Sample:
     width: int           # the bin it was made for
 
 
-def backgrounds() -> list[Image.Image]:
+def backgrounds(size: tuple[int, int] = FRAME) -> list[Image.Image]:
     from skimage import data
 
-    return [Image.fromarray(getattr(data, name)()).convert("RGB").resize(FRAME, Image.BICUBIC)
+    return [Image.fromarray(getattr(data, name)()).convert("RGB").resize(size, Image.BICUBIC)
             for name in BACKGROUNDS]
 
 
@@ -88,7 +110,10 @@ def sources(data_dir: Path) -> list[tuple[Image.Image, Box]]:
 
 
 def paste(bg: Image.Image, src: Image.Image, face: Box, width: int,
-          rng: random.Random) -> tuple[Image.Image, Box]:
+          rng: random.Random, into: Image.Image | None = None,
+          avoid: list[Box] = ()) -> tuple[Image.Image, Box] | None:
+    """``src`` pasted on a copy of ``bg`` (or on ``into``) with its face ``width`` px wide,
+    and the true box; None when no place keeps its head off the faces in ``avoid``."""
     s = width / face.width
     im = src.resize((max(1, round(src.width * s)), max(1, round(src.height * s))),
                     Image.BICUBIC)
@@ -109,9 +134,16 @@ def paste(bg: Image.Image, src: Image.Image, face: Box, width: int,
     rad = math.radians(angle)
     ex = (width * abs(math.cos(rad)) + fh * abs(math.sin(rad))) / 2
     ey = (width * abs(math.sin(rad)) + fh * abs(math.cos(rad))) / 2
-    cx = rng.uniform(ex, FRAME[0] - ex)
-    cy = rng.uniform(ey, FRAME[1] - ey)
-    frame = bg.copy()
+    for _ in range(50):
+        cx = rng.uniform(ex, bg.width - ex)
+        cy = rng.uniform(ey, bg.height - ey)
+        # Heads (the oval reaches 1.6 face widths from the face's centre) kept apart.
+        if all(math.dist((cx, cy), (b.x + b.width / 2, b.y + b.height / 2))
+               > 1.7 * (width + b.width) for b in avoid):
+            break
+    else:
+        return None
+    frame = into if into is not None else bg.copy()
     frame.paste(im, (round(cx - fx), round(cy - fy)), mask)
     return frame, Box(round(cx - width / 2), round(cy - fh / 2), width, round(fh))
 
@@ -161,8 +193,110 @@ def frame_ms(detector, frames: list[Image.Image], threads: int, runs: int) -> fl
     return median_ms(lambda: detector.detect(frames[next(i) % len(frames)]), runs)
 
 
+@dataclass
+class Picture:
+    jpeg: bytes
+    truths: list[Box]
+    width: int           # the bin its faces were made for
+
+
+def jpeg(im: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=JPEG_QUALITY)
+    return buf.getvalue()
+
+
+def pictures(srcs: list[tuple[Image.Image, Box]], bgs: list[Image.Image],
+             widths: tuple[int, ...], per_size: int, rng: random.Random) -> Iterator[Picture]:
+    """``per_size`` faces of each width, up to FACES_PER_PICTURE a picture."""
+    for width in widths:
+        made = 0
+        while made < per_size:
+            frame = rng.choice(bgs).copy()
+            truths: list[Box] = []
+            while len(truths) < min(FACES_PER_PICTURE, per_size - made):
+                src, face = rng.choice(srcs)
+                got = paste(frame, src, face, width, rng, into=frame, avoid=truths)
+                if got is None:
+                    break
+                truths.append(got[1])
+            if not truths:
+                raise ValueError(f"a {width} px face does not fit in {frame.size}")
+            made += len(truths)
+            yield Picture(jpeg(frame), truths, width)
+
+
+def read_and_detect(detector: FaceDetector, data: bytes) -> list[Box]:
+    """As the API does: decoded (reduced where the JPEG allows), searched, boxes in the
+    pixels sent."""
+    d = decode_image(data)
+    return [f.box.scaled(d.scale) for f in detector.detect(d.image, d.scale)]
+
+
+def evaluate_pictures(detector: FaceDetector, size: tuple[int, int], widths: tuple[int, ...],
+                      srcs: list[tuple[Image.Image, Box]], per_size: int, runs: int,
+                      seed: int = 0) -> dict:
+    rng = random.Random(seed)
+    bgs = backgrounds(size)
+    hits = dict.fromkeys(widths, 0)
+    totals = dict.fromkeys(widths, 0)
+    extra, timed = 0, []
+    for pic in pictures(srcs, bgs, widths, per_size, rng):
+        found = read_and_detect(detector, pic.jpeg)
+        for t in pic.truths:
+            totals[pic.width] += 1
+            hits[pic.width] += any(matches(b, t) for b in found)
+        extra += sum(not any(matches(b, t) for t in pic.truths) for b in found)
+        if totals[pic.width] <= FACES_PER_PICTURE:      # the first picture of each width
+            timed.append(pic.jpeg)
+    empty = [jpeg(bg) for bg in bgs]
+    false_bg = sum(len(read_and_detect(detector, b)) for b in empty)
+    detector.threads = 2
+    cv2.setNumThreads(2)
+    decode, total = [], []
+    for i in range(runs + 5):
+        data = timed[i % len(timed)]
+        t0 = time.perf_counter()
+        d = decode_image(data)
+        t1 = time.perf_counter()
+        detector.detect(d.image, d.scale)
+        t2 = time.perf_counter()
+        if i >= 5:
+            decode.append((t1 - t0) * 1e3)
+            total.append((t2 - t0) * 1e3)
+    least = smallest_face(*size)
+    big = [w for w in widths if w >= least]
+    return {"recall": {w: hits[w] / totals[w] for w in widths},
+            "from_smallest": sum(hits[w] for w in big) / sum(totals[w] for w in big),
+            "smallest": least, "faces": sum(totals.values()), "false_bg": false_bg,
+            "extra": extra, "decode": statistics.median(decode),
+            "total": statistics.median(total)}
+
+
 def main(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)      # MTCNN's recall pass; frame_ms sets each timed count
+    if args.only != []:
+        candidates(args)
+    if args.pictures:
+        srcs = sources(Path(args.data))
+        print(f"\nThe shipped detector on larger pictures, JPEG quality {JPEG_QUALITY}, up to "
+              f"{FACES_PER_PICTURE} faces a picture, {args.per_size} faces a width; "
+              f"{machine()}")
+        detector = FaceDetector()
+        for text in args.pictures:
+            size = tuple(int(v) for v in text.lower().split("x"))
+            widths = PICTURES.get(size) or FACE_WIDTHS
+            r = evaluate_pictures(detector, size, widths, srcs, args.per_size, args.runs)
+            cells = " | ".join(f"{w}: {100 * r['recall'][w]:.0f}" for w in widths)
+            print(f"\n| {size[0]}x{size[1]} | recall (%) at face width (px) | faces "
+                  f"from the smallest ({r['smallest']:.0f} px) | false boxes: face-free / "
+                  "pasted | ms per picture p50, 2 threads: decode / decode + detect |\n"
+                  f"|---|---|---|---|---|\n| {r['faces']} faces | {cells} | "
+                  f"{100 * r['from_smallest']:.1f}% | {r['false_bg']} / {r['extra']} | "
+                  f"{r['decode']:.1f} / {r['total']:.1f} |", flush=True)
+
+
+def candidates(args: argparse.Namespace) -> None:
     probes = samples(Path(args.data), args.per_size)
     bgs = backgrounds()
     timing_frames = [s.frame for s in probes[:: max(1, len(probes) // 20)]]
@@ -193,7 +327,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="../shared/data", help="folder holding taiwanese/")
     p.add_argument("--per-size", type=int, default=60, help="pasted faces per face width")
     p.add_argument("--runs", type=int, default=60, help="timed detections per thread count")
-    p.add_argument("--only", nargs="*", help="detectors whose name contains one of these")
+    p.add_argument("--only", nargs="*", help="detectors whose name contains one of these "
+                   "(--only with none: no 640x480 comparison)")
+    p.add_argument("--pictures", nargs="*", default=[f"{w}x{h}" for w, h in PICTURES],
+                   help="picture sizes the shipped detector is measured on, WxH (none: skip)")
     return p
 
 

@@ -11,6 +11,7 @@ figures: README.
 from __future__ import annotations
 
 import importlib.util
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +51,59 @@ class Pass:
 # and more with no false box; 0.7 added two false boxes, for 70% instead of 62% at 32 px.
 # Cheaper set-ups (288 px, the full-range model, 256 px) missed 40 px faces.
 PASSES = (Pass(SHORT_RANGE, 320, 0.75), Pass(SHORT_RANGE, 128, 0.75))
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """The model run tile by tile over a copy of the picture scaled so that its smallest
+    faces (``smallest_face``) are ``face`` px wide: tiles of ``width`` x ``height`` px
+    (either way up) that share at least ``overlap`` px with their neighbours."""
+    model: str
+    width: int
+    height: int
+    overlap: int
+    face: float         # model input px of the smallest face searched for
+    min_score: float
+
+    def layout(self, width: int, height: int) -> tuple[int, int, list[int], list[int]]:
+        """For a copy of this size: the tile's (width, height), the way up that needs
+        fewer tiles, and where its columns and rows of tiles start."""
+        best = None
+        for tw, th in ((self.width, self.height), (self.height, self.width)):
+            xs = tile_starts(width, tw, self.overlap)
+            ys = tile_starts(height, th, self.overlap)
+            if best is None or len(xs) * len(ys) < len(best[2]) * len(best[3]):
+                best = (tw, th, xs, ys)
+        return best
+
+
+def tile_starts(length: int, side: int, overlap: int) -> list[int]:
+    """Where tiles of ``side`` start along ``length`` px: as few as cover it with at
+    least ``overlap`` px shared by neighbours, evenly spaced."""
+    if length <= side:
+        return [0]
+    n = math.ceil((length - overlap) / (side - overlap))
+    return [round(i * (length - side) / (n - 1)) for i in range(n)]
+
+
+# At 320 px a 640x480 frame's 40 px face is 20 px: every one was found (benchmarks.detector;
+# at 18 px 94% of the faces of 1920x1080 pictures were), so the tiles scale a picture's
+# smallest faces to 20 px too. A face up to the overlap is whole in the tile its centre falls
+# in; larger ones are the whole-picture passes' (at 320 px they find every face of a
+# sixteenth of the picture's longest side: 120 px in 1920x1080, 60 px of the tiles' input;
+# 250 px in 4000x3000, 79 px of its tiles'). A 960x544 tile holds a 1920x1080 picture's
+# 960x540 copy whole: two 544 px squares cost 13% more (docs/detection.md).
+TILES = Tiles(SHORT_RANGE, 960, 544, 128, 20.0, 0.75)
+# Faces are searched down to 40 px in any picture, but in at most this many pixels of the
+# tiles' copy: it bounds the time a large picture takes (~40 ns a pixel at 2 threads) and so
+# sets the smallest face of pictures over 4.8 MP (64 px in 4000x3000, 90 px in 6000x4000).
+MIN_FACE = 40
+TILED_PIXELS = 1_200_000
+
+
+def smallest_face(width: int, height: int) -> float:
+    """The smallest face width (px) searched for in a picture of this size."""
+    return max(float(MIN_FACE), TILES.face * math.sqrt(width * height / TILED_PIXELS))
 # Overlapping detections of one face (within a pass and across passes) are blended:
 # MediaPipe's weighted non-maximum suppression.
 NMS_IOU = 0.3
@@ -184,6 +238,13 @@ class _Net:
         self._anchors: dict[tuple[int, int], np.ndarray] = {}
         self.logit = float(np.log(spec.min_score / (1 - spec.min_score)))
 
+    def runner(self, width: int, height: int, threads: int) -> Runner:
+        runner = self._runners.get((width, height, threads))
+        if runner is None:
+            runner = self._runner(self._path, width, height, threads)
+            self._runners[(width, height, threads)] = runner
+        return runner
+
     def run(self, pyramid: _Pyramid, threads: int) -> tuple[np.ndarray, np.ndarray]:
         """Points (N, 8, 2) — centre, size, six landmarks — in the image's pixels, and
         their scores."""
@@ -195,30 +256,37 @@ class _Net:
         # Letterboxed: to the fixed square, else to the next multiple of the coarsest stride.
         cw, ch = (side, side) if fixed else (-(-nw // STRIDE) * STRIDE, -(-nh // STRIDE) * STRIDE)
         ox, oy = (cw - nw) // 2, (ch - nh) // 2
-        runner = self._runners.get((cw, ch, threads))
-        if runner is None:
-            runner = self._runner(self._path, cw, ch, threads)
-            self._runners[(cw, ch, threads)] = runner
+        runner = self.runner(cw, ch, threads)
         self._draw(runner.input()[0], pyramid.resized(nw, nh), ox, oy)
+        pts, scores = self.found(runner, cw, ch)
+        pts[:, _POSITIONS] -= (ox, oy)
+        return pts / s, scores
+
+    def found(self, runner: Runner, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """The runner's faces over the score threshold: points (N, 8, 2) in its input's
+        pixels, and their scores."""
         logits, raw = runner()
         logits, raw = logits.reshape(-1), raw.reshape(-1, 16)
         keep = logits > self.logit
-        # In the model's input pixels: the centre and six (x, y) points as offsets from
-        # their cell's anchor, then the box size; to the image's pixels.
+        # The centre and six (x, y) points are offsets from their cell's anchor, then
+        # comes the box size.
         pts = raw[keep].reshape(-1, 8, 2)
-        pts[:, _POSITIONS] += self.anchors(cw, ch)[keep][:, None] - (ox, oy)
-        return pts / s, 1 / (1 + np.exp(-logits[keep]))
+        pts[:, _POSITIONS] += self.anchors(width, height)[keep][:, None]
+        return pts, 1 / (1 + np.exp(-logits[keep]))
 
     @staticmethod
     def _draw(canvas: np.ndarray, small: np.ndarray, ox: int, oy: int) -> None:
         """The picture into the network's input at (ox, oy), converted to its values; the
         letterbox's bars are black."""
         h, w = small.shape[:2]
-        if canvas.shape[:2] == (h, w):
-            cv2.LUT(small, PIXELS, dst=canvas)     # in place: canvas is contiguous
-            return
-        canvas.fill(PIXELS[0])
-        canvas[oy:oy + h, ox:ox + w] = cv2.LUT(small, PIXELS)
+        if canvas.shape[:2] != (h, w):
+            black = PIXELS[0]
+            canvas[:oy] = black
+            canvas[oy + h:] = black
+            canvas[oy:oy + h, :ox] = black
+            canvas[oy:oy + h, ox + w:] = black
+        # In place, into the tensor (a view of it where it is letterboxed).
+        cv2.LUT(small, PIXELS, dst=canvas[oy:oy + h, ox:ox + w])
 
     def anchors(self, width: int, height: int) -> np.ndarray:
         """Anchor centres in input pixels, in the model's output order: per stride, row by
@@ -233,38 +301,112 @@ class _Net:
         return self._anchors[(width, height)]
 
 
+def _cuts(starts: list[int], side: int) -> list[float]:
+    """Each tile's share of the line: from the middle of its overlap with the one before
+    to the middle of its overlap with the one after."""
+    mids = [(b + a + side) / 2 for a, b in zip(starts, starts[1:], strict=False)]
+    return [-math.inf, *mids, math.inf]
+
+
+class _TiledNet(_Net):
+    """The tiles' network: one input shape (two: portrait pictures get it turned), so
+    one interpreter each, for any picture."""
+
+    def __init__(self, spec: Tiles, runner: RunnerFactory = LiteRTRunner) -> None:
+        super().__init__(Pass(spec.model, max(spec.width, spec.height), spec.min_score),
+                         runner)
+        self.tiles = spec
+
+    def run_tiles(self, image: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray]:
+        """Points and scores, as ``run``'s, of every tile of ``image`` (already at the
+        tiles' scale). Each tile keeps the faces whose centre is in its share of the
+        picture: a face cut by a tile's edge is whole in the tile that keeps it."""
+        h, w = image.shape[:2]
+        tw, th, xs, ys = self.tiles.layout(w, h)
+        xcuts, ycuts = _cuts(xs, tw), _cuts(ys, th)
+        runner = self.runner(tw, th, threads)
+        all_pts, all_scores = [], []
+        for j, y in enumerate(ys):
+            for i, x in enumerate(xs):
+                self._draw(runner.input()[0], image[y:y + th, x:x + tw], 0, 0)
+                pts, scores = self.found(runner, tw, th)
+                pts[:, _POSITIONS] += (x, y)
+                cx, cy = pts[:, 0, 0], pts[:, 0, 1]
+                mine = ((xcuts[i] <= cx) & (cx < xcuts[i + 1])
+                        & (ycuts[j] <= cy) & (cy < ycuts[j + 1]))
+                all_pts.append(pts[mine])
+                all_scores.append(scores[mine])
+        return np.concatenate(all_pts), np.concatenate(all_scores)
+
+
 class FaceDetector:
     runner: RunnerFactory = LiteRTRunner    # what runs the network (benchmarks compare others)
 
-    def __init__(self, passes: tuple[Pass, ...] = PASSES, threads: int = 1) -> None:
+    def __init__(self, passes: tuple[Pass, ...] = PASSES, threads: int = 1,
+                 tiles: Tiles | None = TILES) -> None:
         self._nets = [_Net(p, self.runner) for p in passes]
+        self._tiled = _TiledNet(tiles, self.runner) if tiles else None
+        self._bridges: dict[int, _Net] = {}     # the tiles' whole-picture passes, by side
         # The runtime's threads for each pass (an attribute: benchmarks time several counts).
         self.threads = threads
         self._largest = max(FIXED_SIDE.get(p.model, p.side) for p in passes)
         self.name = "blazeface:" + "+".join(
             f"{p.model.removeprefix('face_detection_').removesuffix('.tflite')}"
-            f"@{FIXED_SIDE.get(p.model, p.side)}px" for p in passes)
+            f"@{FIXED_SIDE.get(p.model, p.side)}px" for p in passes) + (
+            f"+tiles@{tiles.width}x{tiles.height}px" if tiles else "")
         # An interpreter keeps its tensors inside itself: two requests at once (the server's
         # thread pool) would read each other's outputs.
         self._lock = threading.Lock()
         # The first forward of each input shape plans the network for it: done here for a
-        # 640x480 frame, so a cold start's first request does not pay it.
+        # 640x480 frame and for the tiles, so no request pays it.
         self.detect(Image.new("RGB", WARM_UP_FRAME))
+        if tiles:       # a picture whose tiles' copy is one tile, each way up
+            for size in ((2 * tiles.width, 2 * tiles.height), (2 * tiles.height, 2 * tiles.width)):
+                self.detect(Image.new("RGB", size))
 
-    def detect(self, image: Image.Image) -> list[Detection]:
-        """Faces in an RGB image, in its pixels, largest first."""
+    def detect(self, image: Image.Image, scale: float = 1.0) -> list[Detection]:
+        """Faces in an RGB image, in its pixels, largest first: every face from the
+        picture's ``smallest_face`` up. ``scale``: pixels of the picture as sent per pixel
+        of ``image`` (more than 1 where a JPEG was decoded reduced)."""
         image = image if image.mode == "RGB" else image.convert("RGB")
         w, h = image.size
-        # A large photo is first shrunk by an integer factor (PIL's box filter, ~10x
-        # cheaper than resizing all of it per pass): a 24 MP picture is 315 -> ~60 ms.
-        k = max(1, max(w, h) // (2 * self._largest))
-        small = image.reduce(k) if k > 1 else image
-        pyramid = _Pyramid(np.asarray(small))
-        with self._lock:
-            found = [net.run(pyramid, self.threads) for net in self._nets]
-        pts = np.concatenate([p for p, _ in found]) * (w / small.width, h / small.height)
+        # The tiles' scale: the smallest face (in the pixels sent) to TILES.face px.
+        s = self._tiled and self._tiled.tiles.face * scale / smallest_face(
+            round(w * scale), round(h * scale))
+        if not s or s * max(w, h) <= self._largest * (1 + 1e-9):
+            # The whole-picture passes see the smallest faces at least as large: no tiles.
+            # A large photo is first shrunk by an integer factor (PIL's box filter, ~10x
+            # cheaper than resizing all of it per pass).
+            k = max(1, max(w, h) // (2 * self._largest))
+            small = image.reduce(k) if k > 1 else image
+            pyramid = _Pyramid(np.asarray(small))
+            with self._lock:
+                found = [net.run(pyramid, self.threads) for net in self._nets]
+            sx, sy = w / small.width, h / small.height
+        else:
+            tw, th = max(1, round(w * s)), max(1, round(h * s))
+            rgb = np.asarray(image)
+            # The passes read the tiles' copy, not the picture: its halvings are cheaper.
+            copy = _Pyramid(rgb).resized(tw, th)
+            pyramid = _Pyramid(copy)
+            with self._lock:
+                found = [net.run(pyramid, self.threads) for net in self._passes(tw, th)]
+                found.append(self._tiled.run_tiles(copy, self.threads))
+            sx, sy = w / tw, h / th
+        pts = np.concatenate([p for p, _ in found]) * (sx, sy)
         scores = np.concatenate([s for _, s in found])
         return [self._to_detection(p, sc, w, h) for p, sc in _blend(pts, scores)]
+
+    def _passes(self, width: int, height: int) -> list[_Net]:
+        """The whole-picture passes that go with the tiles of a copy this size: from the
+        faces a tile may not hold whole (over the overlap, seen at TILES.face px or more),
+        then the passes smaller than that."""
+        tiles = self._tiled.tiles
+        side = -(-round(max(width, height) * tiles.face / tiles.overlap) // STRIDE) * STRIDE
+        nets = [n for n in self._nets if FIXED_SIDE.get(n.spec.model, n.spec.side) < side]
+        if side not in self._bridges:
+            self._bridges[side] = _Net(Pass(tiles.model, side, tiles.min_score), self.runner)
+        return [self._bridges[side], *nets]
 
     @staticmethod
     def _to_detection(p: np.ndarray, score: float, w: int, h: int) -> Detection:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from function.detect import LANDMARKS
+from function.limits import MAX_FACES
 from function.model import LABELS
 
 _PRED = f"every label ({', '.join(LABELS)}) -> probability, most likely first; sums to 1"
@@ -40,7 +41,13 @@ class FaceOut(BaseModel):
 class FaceResponse(BaseModel):
     predictions: dict[str, float] | None = Field(
         description=f"the largest face's predictions ({_PRED}); null when no face was found")
-    faces: list[FaceOut] = Field(description="largest first; empty when no face was found")
+    faces: list[FaceOut] = Field(description=(
+        f"largest first, at most {MAX_FACES}; empty when no face was found"))
+    faces_found: int = Field(ge=0, description=(
+        "faces found in all (1 with detect=false); more than len(faces) when truncated"))
+    truncated: bool = Field(description=(
+        f"true when more than {MAX_FACES} faces were found and only the {MAX_FACES} "
+        "largest are in faces"))
     model: str = Field(description="model name@version")
 
 

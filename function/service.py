@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -21,13 +23,17 @@ from function.model import EmotionModel
 # the eyes, and its centre lies 0.104 of that side below the midpoint of the eyes. The side
 # is the mean of the two estimates: the box narrows as a face turns in the picture (~10% at
 # 30 degrees, on the taiwanese heads), the eye distance as it turns away (yaw).
-SIDE_PER_BOX_WIDTH = 1.17
-SIDE_PER_EYE_DISTANCE = 2.71
-CENTRE_BELOW_EYES = 0.104
 # Boxes without landmarks (detect=false is not cropped at all) are grown as the Haar
 # boxes were: on FER2013Test faces the Haar box is a median 0.95 of the FER crop's width,
 # so 2.5% on each side.
-CROP_MARGIN = 0.025
+# The figures live in framing.json, which the web page reads too (site/build.sh copies it
+# into site/vendor/): the page crops each face as this module does, from one definition.
+FRAMING_FILE = Path(__file__).with_name("framing.json")
+_FRAMING = json.loads(FRAMING_FILE.read_text())
+SIDE_PER_BOX_WIDTH: float = _FRAMING["side_per_box_width"]
+SIDE_PER_EYE_DISTANCE: float = _FRAMING["side_per_eye_distance"]
+CENTRE_BELOW_EYES: float = _FRAMING["centre_below_eyes"]
+CROP_MARGIN: float = _FRAMING["crop_margin"]
 
 
 def crop_framing() -> tuple[float, ...]:
@@ -45,16 +51,27 @@ class Face:
 @dataclass
 class Analysis:
     answer: dict
-    faces: int
+    faces: int                      # in the answer (at most MAX_FACES)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    found: int = 0                  # found in all
+
+
+def find_faces(image: Image.Image, detector: FaceDetector, align: bool = True,
+               scale: float = 1.0) -> tuple[list[Face], int]:
+    """The MAX_FACES largest faces the detector finds, each rotated so its eyes are level
+    (``align``) and cropped as FER+ frames a face, and how many it found in all.
+    ``scale``: pixels of the picture as sent per pixel of ``image`` (it sets the smallest
+    face searched for)."""
+    found = detector.detect(image, scale)
+    image = image if image.mode == "RGB" else image.convert("RGB")
+    return [Face(d.box, d.landmarks, _crop(image, d, align)) for d in found[:MAX_FACES]], \
+        len(found)
 
 
 def crop_faces(image: Image.Image, detector: FaceDetector, align: bool = True) -> list[Face]:
     """Every face the detector finds (at most MAX_FACES, largest first), each rotated so
     its eyes are level (``align``) and cropped as FER+ frames a face."""
-    found = detector.detect(image)[:MAX_FACES]
-    image = image if image.mode == "RGB" else image.convert("RGB")
-    return [Face(d.box, d.landmarks, _crop(image, d, align)) for d in found]
+    return find_faces(image, detector, align)[0]
 
 
 def _crop(image: Image.Image, d: Detection, align: bool) -> Image.Image:
@@ -96,9 +113,9 @@ def analyse(data: bytes, detect: bool, model: EmotionModel, detector: FaceDetect
     image = decoded.image
     t1 = time.perf_counter()
     if detect:
-        faces = crop_faces(image, detector)
+        faces, found = find_faces(image, detector, scale=decoded.scale)
     else:
-        faces = [Face(Box(0, 0, image.size[0], image.size[1]), {}, image)]
+        faces, found = [Face(Box(0, 0, image.size[0], image.size[1]), {}, image)], 1
     t2 = time.perf_counter()
     predictions = model.predict([f.crop for f in faces])
     t3 = time.perf_counter()
@@ -114,6 +131,7 @@ def analyse(data: bytes, detect: bool, model: EmotionModel, detector: FaceDetect
             "emotion": top, "confidence": round(preds[top], 4),
             "predictions": {k: round(v, 4) for k, v in preds.items()}})
     answer = {"predictions": answer_faces[0]["predictions"] if answer_faces else None,
-              "faces": answer_faces, "model": model.info.id}
+              "faces": answer_faces, "faces_found": found, "truncated": found > len(faces),
+              "model": model.info.id}
     ms = {"decode": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3, "classify": (t3 - t2) * 1e3}
-    return Analysis(answer, len(answer_faces), ms)
+    return Analysis(answer, len(answer_faces), ms, found)

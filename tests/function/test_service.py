@@ -75,7 +75,7 @@ def test_a_whole_head_portrait_is_cropped_to_the_face(detector, astronaut):
 
 def test_a_box_without_landmarks_is_cropped_as_the_haar_boxes_were(astronaut):
     class BoxOnly:
-        def detect(self, image):
+        def detect(self, image, scale=1.0):
             return [Detection(Box(180, 70, 100, 100), {})]
 
     [face] = crop_faces(astronaut, BoxOnly())
