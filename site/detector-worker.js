@@ -3,8 +3,10 @@
 // or the drawing of the page. Two models: full range searches the whole frame (it finds
 // faces down to ~30 px of a 640x480 picture, in ~20 ms here); short range looks again in
 // an enlarged region around each face already tracked, scaled up (~5 ms), as MediaPipe's
-// own tracking pipelines do. Everything it loads comes from this site (vendor/).
+// own tracking pipelines do. Everything it loads comes from this site (vendor/), and it sends
+// nothing anywhere (own-origin.js).
 
+import './own-origin.js';
 import { FaceDetector, FilesetResolver } from './vendor/tasks-vision/vision_bundle_esm.js';
 
 const VENDOR = new URL('./vendor/', import.meta.url).href;
@@ -34,16 +36,24 @@ async function load() {
     options('blaze_face_short_range.tflite', 0.4));
 }
 
-function toBoxes(result, region) {
+// Boxes and eyes in the frame's pixels. Keypoints come normalised to the image the model
+// was given (the region scaled to REGION_SIDE, or the whole frame); MediaPipe's order is the
+// person's right eye, left eye, nose, mouth, right ear, left ear, as on the server.
+function toBoxes(result, region, frame) {
   const scale = region ? region.side / REGION_SIDE : 1;
   const dx = region ? region.x : 0;
   const dy = region ? region.y : 0;
-  return result.detections.map(({ boundingBox: b, categories }) => ({
+  const w = region ? REGION_SIDE : frame.width;
+  const h = region ? REGION_SIDE : frame.height;
+  const point = (k) => ({ x: dx + k.x * w * scale, y: dy + k.y * h * scale });
+  return result.detections.map(({ boundingBox: b, categories, keypoints }) => ({
     x: dx + b.originX * scale,
     y: dy + b.originY * scale,
     width: b.width * scale,
     height: b.height * scale,
     score: categories[0]?.score ?? 0,
+    eyes: keypoints?.length >= 2 ? { right: point(keypoints[0]), left: point(keypoints[1]) }
+      : null,
   }));
 }
 
@@ -60,14 +70,14 @@ async function detect(frame, regions, scanWhole) {
     // Out-of-frame parts of a region come out transparent black, which the model ignores.
     const crop = await createImageBitmap(frame, region.x, region.y, region.side, region.side,
       { resizeWidth: REGION_SIDE, resizeHeight: REGION_SIDE, resizeQuality: 'medium' });
-    const boxes = toBoxes(near.detect(crop), region);
+    const boxes = toBoxes(near.detect(crop), region, null);
     crop.close();
     // The best box of a region is its face; others belong to their own regions or scans.
     boxes.sort((a, b) => b.score - a.score);
     if (boxes.length) found.push({ ...boxes[0], region: region.id });
   }
   if (scanWhole) {
-    for (const box of toBoxes(whole.detect(frame), null)) {
+    for (const box of toBoxes(whole.detect(frame), null, frame)) {
       if (!found.some((f) => iou(f, box) > SAME_FACE_IOU)) found.push({ ...box, region: null });
     }
   }

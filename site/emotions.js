@@ -86,14 +86,3 @@ export function matchBoxes(tracks, boxes, minIou = 0.2) {
   }
   return boxToTrack;
 }
-
-/** The box grown by `margin` of its size on each side, kept inside the frame. */
-export function expandBox(box, margin, frameWidth, frameHeight) {
-  const dx = box.width * margin;
-  const dy = box.height * margin;
-  const x0 = Math.max(0, Math.round(box.x - dx));
-  const y0 = Math.max(0, Math.round(box.y - dy));
-  const x1 = Math.min(frameWidth, Math.round(box.x + box.width + dx));
-  const y1 = Math.min(frameHeight, Math.round(box.y + box.height + dy));
-  return { x: x0, y: y0, width: Math.max(1, x1 - x0), height: Math.max(1, y1 - y0) };
-}

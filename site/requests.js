@@ -4,15 +4,9 @@
 // the main thread (canvas.toBlob), with failures turned into messages and retries.
 
 import { ApiError, apiLocation, getHealth, postFace, REQUEST_TIMEOUT_MS } from './api.js';
-import { expandBox } from './emotions.js';
+import { cropFace } from './crop.js';
 import { clearMessage, showMessage } from './messages.js';
 
-// Crops should frame a face as the server's own crops do (and so as FER+ did, which the
-// model learnt). The server grows OpenCV Haar boxes by 2.5% a side. BlazeFace boxes are as
-// large as Haar boxes but sit ~10% of their height lower (measured on the test face at four
-// sizes), so they are moved up by that much, then grown the same way.
-const CROP_SHIFT_UP = 0.1;
-const CROP_MARGIN = 0.025;
 // The model reads faces at 96 px; 160 px leaves headroom and is still only ~8 KB.
 const CROP_SIDE = 160;
 const CROP_QUALITY = 0.85;
@@ -21,6 +15,9 @@ const CROP_QUALITY = 0.85;
 const FRAME_WIDTH = 640;
 const FRAME_QUALITY = 0.8;
 const SLOW_AFTER_MS = 3000;
+// A face's reading older than this, or any while the API is failing, is shown as stale: the
+// page keeps following the face, but must not pass an old answer off as the current one.
+export const STALE_AFTER_MS = 1500;
 const MAX_BACKOFF_MS = 10000;
 
 const sendCanvas = document.createElement('canvas');
@@ -33,6 +30,13 @@ function toJpeg(quality) {
     sendCanvas.toBlob((blob) => (blob ? resolve(blob.arrayBuffer())
       : reject(new Error('JPEG encoding failed'))), 'image/jpeg', quality);
   });
+}
+
+/** The JPEG the page sends for a face ({box, eyes}) of `frame`: what the API gets from the
+ * live page (the crop benchmark and tests call it too). */
+export function cropJpeg(frame, face, framing) {
+  cropFace(frame, { box: face.box, eyes: face.eyes }, framing, sendCanvas, CROP_SIDE);
+  return toJpeg(CROP_QUALITY);
 }
 
 function describeApiError(error) {
@@ -71,7 +75,8 @@ export async function showModel(smoothingSeconds, answeredYet) {
 }
 
 export class Requests {
-  /** hooks.answered(body) after every answer; hooks.free() when the next may leave. */
+  /** hooks.answered(body) after every answer, hooks.failed() after every failure;
+   * hooks.free() when the next may leave. */
   constructor(hooks) {
     this.hooks = hooks;
     this.session = 0; // answers of an older session are dropped
@@ -83,24 +88,24 @@ export class Requests {
     this.serverMs = null;
     this.answerTimes = [];
     this.lastAnswer = null;
+    this.lastAnswerAt = null;
+  }
+
+  /** Whether a reading answered at `answeredAt` is out of date at `now`. */
+  stale(answeredAt, now) {
+    return this.failures > 0 || now - answeredAt > STALE_AFTER_MS;
   }
 
   canSend(now) {
     return !this.inFlight && !this.paused && now >= this.retryAt;
   }
 
-  /** The track's face from `frame` (a canvas holding the frame its box came from). */
-  sendCrop(frame, track, now, onAnswer) {
-    const framed = { ...track.box, y: track.box.y - CROP_SHIFT_UP * track.box.height };
-    const crop = expandBox(framed, CROP_MARGIN, frame.width, frame.height);
-    const scale = Math.min(1, CROP_SIDE / Math.max(crop.width, crop.height));
-    sendCanvas.width = Math.max(1, Math.round(crop.width * scale));
-    sendCanvas.height = Math.max(1, Math.round(crop.height * scale));
-    sendCtx.drawImage(frame, crop.x, crop.y, crop.width, crop.height,
-      0, 0, sendCanvas.width, sendCanvas.height);
+  /** The track's face from `frame` (a canvas holding the frame its box came from), framed
+   * as the server frames faces (crop.js, with the server's `framing`). */
+  sendCrop(frame, track, framing, now, onAnswer) {
     track.sentAt = now;
     track.sentFrame = track.frame;
-    this.send(toJpeg(CROP_QUALITY), false, onAnswer);
+    this.send(cropJpeg(frame, track, framing), false, onAnswer);
   }
 
   /** The whole frame, for the server to find faces in; boxes come back in frame pixels. */
@@ -155,6 +160,7 @@ export class Requests {
     this.serverMs = serverMs;
     tick(this.answerTimes, now);
     this.lastAnswer = body;
+    this.lastAnswerAt = now;
     this.hooks.answered(body);
   }
 
@@ -162,6 +168,7 @@ export class Requests {
     console.error('API error:', error);
     clearMessage('api-slow');
     this.failures++;
+    this.hooks.failed?.();
     if (!error.retriable) {
       // Sending the same kind of request again would only fail the same way.
       this.paused = true;
@@ -184,6 +191,10 @@ export class Requests {
    * one slot until they land, so two requests are never out at once). */
   reset() {
     this.session++;
+    this.latencyMs = null;
+    this.serverMs = null;
+    this.answerTimes = [];
+    this.lastAnswerAt = null;
   }
 }
 

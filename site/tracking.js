@@ -18,8 +18,7 @@ export const MAX_FACES = 6;
 
 export class Tracker {
   constructor() {
-    this.nextId = 1;
-    this.clear();
+    this.reset();
     this.frames = 0; // frames detected, so a crop knows which frame its box came from
     // Two frame buffers: the newest frame is detected in one while crops for the API are
     // cut from the other, which still holds the frame the current boxes came from.
@@ -35,12 +34,20 @@ export class Tracker {
       frame.width = video.videoWidth;
       frame.height = video.videoHeight;
     }
-    frame.getContext('2d').drawImage(video, 0, 0);
+    // Crops are read back from it (crop.js): a context kept in memory reads back cheaply.
+    frame.getContext('2d', { willReadFrequently: true }).drawImage(video, 0, 0);
     frame.time = time;
     return frame;
   }
 
+  /** A new session: no faces, and the next one found is Face #1 again. */
+  reset() {
+    this.nextId = 1;
+    this.clear();
+  }
+
   clear() {
+    this.found = 0; // faces the last detection found, before MAX_FACES cut it
     this.lastFaceAt = performance.now();
     this.detectedOnce = false;
     this.serverSawNoFace = false;
@@ -74,10 +81,12 @@ export class Tracker {
     }
     this.lost = seen.length + merged < regions.length;
     const rest = this.tracks.filter((t) => !seen.includes(t));
-    const fresh = boxes.filter((b) => b.region === null).slice(0, MAX_FACES - seen.length);
+    const whole = boxes.filter((b) => b.region === null);
+    const fresh = whole.slice(0, MAX_FACES - seen.length);
     const match = matchBoxes(rest, fresh);
     fresh.forEach((box, i) => seen.push(this.place(match[i] >= 0 ? rest[match[i]] : null, box, now)));
     this.detectedOnce = true;
+    this.found = seen.length + whole.length - fresh.length;
     if (seen.length) this.lastFaceAt = now;
     return seen;
   }
@@ -99,6 +108,7 @@ export class Tracker {
       this.tracks.push(track);
     }
     track.box = { x: box.x, y: box.y, width: box.width, height: box.height };
+    track.eyes = box.eyes ?? null;
     track.seenAt = now;
     track.frame = this.frames;
     return track;

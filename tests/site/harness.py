@@ -70,6 +70,42 @@ def live_page(model: Path, video: Path, height: int = 860) -> Iterator:
             browser.close()
 
 
+# The page's own path from a frame to the crop it sends, run in an open page: the frame (a
+# URL, e.g. data:) searched whole, then around the face found (as the live page tracks it),
+# then cut and encoded as sent (crop.js, requests.js). With `face` ({box, eyes}) given, that
+# detection is cut instead, lossless (PNG) and full size. Used by tests/site/test_crops.py and
+# benchmarks/page_crops.py.
+PAGE_CROP = """async ({ frame, face }) => {
+    const { Tracker } = await import('/tracking.js');
+    const { loadDetector } = await import('/detector.js');
+    const { cropFace, loadFraming } = await import('/crop.js');
+    const { cropJpeg } = await import('/requests.js');
+    const image = new Image();
+    image.src = frame;
+    await image.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = image.width;
+    canvas.height = image.height;
+    canvas.getContext('2d', { willReadFrequently: true }).drawImage(image, 0, 0);
+    const framing = await loadFraming();
+    if (face) {
+        const target = document.createElement('canvas');
+        cropFace(canvas, face, framing, target, 1000);
+        return { png: target.toDataURL('image/png') };
+    }
+    window.cropDetector ??= await loadDetector();
+    const tracker = new Tracker();
+    await tracker.detect(window.cropDetector, canvas, 0);
+    await tracker.detect(window.cropDetector, canvas, 100);
+    const track = tracker.main();
+    if (!track) return { faces: 0 };
+    const jpeg = new Uint8Array(await cropJpeg(canvas, track, framing));
+    let text = '';
+    for (const byte of jpeg) text += String.fromCharCode(byte);
+    return { jpeg: btoa(text), box: track.box, eyes: track.eyes, faces: tracker.tracks.length };
+}"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,0 +1,82 @@
+"""How often the live page's crops get the label the API gives the whole picture: the
+taiwanese valid heads, each cropped by the page's own code in Debian's headless Chromium
+(its BlazeFace worker finds the face, then looks again around it as it tracks a face; crop.js
+turns and frames it as the server does; the JPEG it would send), sent with detect=false, and
+the picture itself sent to the API to find and crop the face there.
+
+    python -m benchmarks.page_crops [--model PATH] [--data ../shared/data/taiwanese]
+
+Prints the share of heads where both label alike, and each one's accuracy against the set's
+labels. Not a test (it needs the data and the trained model): figures for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import json
+import urllib.request
+from pathlib import Path
+
+from tests.site import harness
+
+DATA = harness.REPO.parent / "shared" / "data" / "taiwanese"
+
+
+def post(base: str, body: bytes, detect: bool) -> dict:
+    request = urllib.request.Request(f"{base}/face?detect={str(detect).lower()}", data=body,
+                                     headers={"Content-Type": "image/jpeg"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+def top(predictions: dict | None) -> str | None:
+    return max(predictions, key=predictions.get) if predictions else None
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", type=Path, default=None)
+    p.add_argument("--data", type=Path, default=DATA)
+    p.add_argument("--split", default="valid")
+    args = p.parse_args()
+    model = args.model or sorted((harness.REPO / "models").glob("emotion-*[!8].pt"))[-1]
+    with open(args.data / "labels.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["path"].startswith(args.split + "/")]
+
+    from playwright.sync_api import sync_playwright
+
+    harness.build_site()
+    both = agree = page_right = api_right = page_missed = api_missed = 0
+    with harness.serve(model) as base, sync_playwright() as playwright:
+        browser = harness.launch(playwright, Path("/dev/null"))
+        try:
+            page = browser.new_context().new_page()     # no camera: the page only lends its code
+            page.goto(base + "/")
+            for row in rows:
+                data = (args.data / row["path"]).read_bytes()
+                url = "data:image/jpeg;base64," + base64.b64encode(data).decode()
+                out = page.evaluate(harness.PAGE_CROP, {"frame": url, "face": None})
+                api = top(post(base, data, True)["predictions"])
+                crop = top(post(base, base64.b64decode(out["jpeg"]), False)["predictions"]) \
+                    if out.get("faces") else None
+                page_missed += crop is None
+                api_missed += api is None
+                page_right += crop == row["label"]
+                api_right += api == row["label"]
+                if crop and api:
+                    both += 1
+                    agree += crop == api
+        finally:
+            browser.close()
+    n = len(rows)
+    print(f"{args.data.name} {args.split}: {n} heads, model {model.name}")
+    print(f"page crop and API agree on {agree}/{both} heads both found a face in: "
+          f"{100 * agree / max(1, both):.1f}%")
+    print(f"accuracy: page crops {100 * page_right / n:.1f}%, API {100 * api_right / n:.1f}% "
+          f"(no face: page {page_missed}, API {api_missed})")
+
+
+if __name__ == "__main__":
+    main()
