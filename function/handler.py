@@ -102,8 +102,11 @@ _ERRORS = {code: {"model": ErrorResponse, "description": text} for code, text in
 
 
 def create_app() -> FastAPI:
+    # No docs pages here: FastAPI's load Swagger UI from a CDN. The local server serves
+    # /docs from its own copy (function/serve.py); /openapi.json is the schema either way.
     app = FastAPI(title="Emotion evaluator API", version="1.0.0",
-                  description="Finds faces in an image and rates each for eight emotions.")
+                  description="Finds faces in an image and rates each for eight emotions.",
+                  docs_url=None, redoc_url=None)
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware)
     if get_settings().cors_origins:

@@ -1,7 +1,12 @@
-"""Local server: the API and the web page (site/) together on one port.
+"""Local server: the API and the web page (site/) together on one port, with the API's
+docs at /docs (Swagger UI from site/vendor/, not a CDN).
 
     python -m function.serve    # PORT (8000), HOST (127.0.0.1), WORKERS, SLOTS, TORCH_THREADS,
                                 # DETECTOR_THREADS
+
+HOST is the address to listen on: 127.0.0.1 (the default) lets only this machine in;
+HOST=0.0.0.0 lets other machines of the network open the page (but browsers give the
+camera only to https pages and to localhost).
 
 Default: one process where SLOTS = one request per CPU runs its image work (decode,
 detect, classify) at a time, with TORCH_THREADS = 1 each. benchmarks/load.py measured it
@@ -13,25 +18,157 @@ many uvicorn processes, each with its own model and TORCH_THREADS = CPUs / WORKE
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+import re
+import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SITE_DIR = Path(__file__).resolve().parent.parent / "site"
+SWAGGER_DIR = "vendor/swagger-ui"       # under SITE_DIR, put there by site/build.sh
 APP_FACTORY = "function.serve:create_local_app"
 
+# Where the page may connect, besides its own origin, when served here: an API on this
+# machine (another port) or a deployed one, for a page whose config.js names it. The page
+# narrows this to the one API config.js names (site/policy.js).
+LOCAL_API_SOURCES = ("http://localhost:*", "http://127.0.0.1:*", "https://*.amazonaws.com")
 
-def create_local_app() -> FastAPI:
-    """The API with the site mounted; with WORKERS > 1 each worker process calls this."""
+
+def site_csp(api_sources: Sequence[str]) -> str:
+    """The page's Content-Security-Policy, here and on CloudFront (infra/template.yaml, whose
+    test compares the two): every file from the page's own origin, nothing inline, and
+    connections to that origin and ``api_sources`` only, so no library can send anything
+    elsewhere. wasm-unsafe-eval lets the face detector compile its WebAssembly; blob: media
+    plays a chosen video file from memory; data: images are the inline favicon."""
+    directives = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'wasm-unsafe-eval'"],
+        "worker-src": ["'self'"],
+        "connect-src": ["'self'", *api_sources],
+        "img-src": ["'self'", "data:"],
+        "media-src": ["'self'", "blob:"],
+        "style-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    }
+    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
+
+
+# The headers CloudFront's response policy adds as well (infra/template.yaml).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def docs_page() -> tuple[bytes, str]:
+    """Swagger UI for the API, from this site's copy, and the CSP it needs: FastAPI's page
+    starts Swagger UI with one inline script, allowed by its hash and nothing else."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    html = get_swagger_ui_html(
+        openapi_url="/openapi.json", title="Emotion evaluator API",
+        swagger_js_url=f"/{SWAGGER_DIR}/swagger-ui-bundle.js",
+        swagger_css_url=f"/{SWAGGER_DIR}/swagger-ui.css",
+        swagger_favicon_url=f"/{SWAGGER_DIR}/favicon-32x32.png").body
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
+        for script in re.findall(rb"<script>(.*?)</script>", html, re.S))
+    csp = ("default-src 'self'; script-src 'self' " + hashes + "; style-src 'self' "
+           "'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+           "base-uri 'none'; frame-ancestors 'none'")
+    return html, csp
+
+
+class SecurityHeaders:
+    """Adds the page's CSP (the docs' own on /docs) and SECURITY_HEADERS to every answer."""
+
+    def __init__(self, app: ASGIApp, site: str, docs: str) -> None:
+        self.app, self.site, self.docs = app, site.encode(), docs.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = self.docs if scope["path"] == "/docs" else self.site
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() != b"content-security-policy"]
+                headers.append((b"content-security-policy", csp))
+                headers += [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def site_files(app: FastAPI):
+    """The page's files behind the API's routes, answering as the API does: a path the API
+    serves with other methods is a 405 (GET /face), any other method on a path that is no
+    file a 404 (POST /nothing), both in the API's JSON error shape."""
+    import anyio.to_thread
+    from fastapi.staticfiles import StaticFiles
+    from starlette.routing import Match
+
+    from function.errors import error_response
+
+    api_routes = list(app.router.routes)
+
+    class SiteFiles(StaticFiles):
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            for route in api_routes:
+                match, _ = route.matches(scope)
+                if match == Match.PARTIAL:
+                    methods = sorted(getattr(route, "methods", ()) or ())
+                    response = error_response(
+                        405, "method_not_allowed",
+                        f"{scope['path']} answers {', '.join(methods)}, not {scope['method']}")
+                    response.headers["Allow"] = ", ".join(methods)
+                    await response(scope, receive, send)
+                    return
+            if scope["method"] not in ("GET", "HEAD"):
+                try:
+                    _, found = await anyio.to_thread.run_sync(self.lookup_path,
+                                                              self.get_path(scope))
+                except (OSError, ValueError):
+                    found = None
+                if found is None:
+                    response = error_response(404, "not_found", f"no {scope['path']} here")
+                else:
+                    response = error_response(405, "method_not_allowed",
+                                              f"{scope['path']} is a file: GET it")
+                    response.headers["Allow"] = "GET, HEAD"
+                await response(scope, receive, send)
+                return
+            await super().__call__(scope, receive, send)
+
+    return SiteFiles(directory=SITE_DIR, html=True)
+
+
+def create_local_app(api: FastAPI | None = None) -> FastAPI:
+    """The API (function.handler's app, unless given another) with the site mounted and
+    /docs; with WORKERS > 1 each worker process calls this."""
     from contextlib import asynccontextmanager
 
     import anyio.to_thread
     import cv2
-    from fastapi.staticfiles import StaticFiles
+    from fastapi.responses import HTMLResponse
 
-    from function.handler import DETECTOR_THREADS, app
+    from function.handler import DETECTOR_THREADS
+    from function.handler import app as default_app
+
+    app = api or default_app
 
     # One detection runs at a time per process (the detector's lock), so it gets the
     # process's whole share of the CPUs (DETECTOR_THREADS, set in main): LiteRT's threads,
@@ -47,8 +184,25 @@ def create_local_app() -> FastAPI:
 
         app.router.lifespan_context = lifespan
     if SITE_DIR.is_dir() and not any(getattr(r, "name", "") == "site" for r in app.routes):
-        app.mount("/", StaticFiles(directory=SITE_DIR, html=True), name="site")
+        html, docs_csp = docs_page()
+
+        @app.get("/docs", include_in_schema=False)
+        def docs() -> HTMLResponse:
+            return HTMLResponse(html)
+
+        app.add_middleware(SecurityHeaders, site=site_csp(LOCAL_API_SOURCES), docs=docs_csp)
+        app.mount("/", site_files(app), name="site")
     return app
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on host:port (so uvicorn would fail to bind)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def main() -> int:
@@ -65,6 +219,12 @@ def main() -> int:
 
     port = int(os.environ.get("PORT", "8000"))
     host = os.environ.get("HOST", "127.0.0.1")
+    # Said before "serving", and before the model loads: uvicorn would print its bind
+    # error only after both.
+    if port_in_use(host, port):
+        print(f"error: port {port} on {host} is in use (another `make run`?): stop it, or "
+              f"choose another port: make run PORT={port + 1}", file=sys.stderr)
+        return 2
     workers = max(1, int(os.environ.get("WORKERS", "1")))
     os.environ.setdefault("DETECTOR_THREADS", str(max(1, available_cpus() // workers)))
     if workers > 1:

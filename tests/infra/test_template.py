@@ -147,3 +147,28 @@ def test_site_is_served_by_cloudfront_through_oac(resources):
     assert behaviour["TargetOriginId"] == origin["Id"]
     assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
     assert behaviour["CachePolicyId"] == CACHING_OPTIMIZED
+
+
+def test_site_is_served_with_the_pages_content_security_policy(resources):
+    """CloudFront sends the page the CSP the local server sends (function/serve.py), its
+    connections allowed to the page's origin and the region's API Gateway hosts only."""
+    from function.serve import SECURITY_HEADERS, site_csp
+
+    behaviour = resources["SiteDistribution"]["Properties"]["DistributionConfig"][
+        "DefaultCacheBehavior"]
+    assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "SiteResponseHeaders"}
+    policy = resources["SiteResponseHeaders"]
+    assert policy["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
+    security = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    csp = security["ContentSecurityPolicy"]
+    assert csp["Override"] is True
+    api = "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    assert csp["ContentSecurityPolicy"] == {"Fn::Sub": site_csp([api])}
+    directives = dict(d.split(" ", 1) for d in csp["ContentSecurityPolicy"]["Fn::Sub"].split("; "))
+    assert directives["connect-src"] == f"'self' {api}"
+    assert directives["default-src"] == "'self'"
+    # The rest of what the managed security policy it replaces gave, as the local server.
+    assert security["FrameOptions"]["FrameOption"] == SECURITY_HEADERS["X-Frame-Options"]
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == SECURITY_HEADERS["Referrer-Policy"]
+    assert security["ContentTypeOptions"]["Override"] is True
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000

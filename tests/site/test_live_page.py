@@ -150,7 +150,7 @@ def test_live_page_boxes_face_shows_api_emotion_and_timeline(page, server):
         "n => document.querySelector('[data-testid=timeline]').dataset.points > n", arg=before)
 
     # Latency and rates are shown; "Show details" (by keyboard) reveals the raw JSON.
-    page.wait_for_function("/\\d+ ms/.test(document.getElementById('latency').textContent)")
+    page.wait_for_function("() => /\\d+ ms/.test(document.getElementById('latency').textContent)")
     assert "per second" in page.locator("#answer-rate").text_content()
     page.locator("details summary").focus()
     page.keyboard.press("Enter")
@@ -240,7 +240,7 @@ def test_api_down(page, server):
     page.goto(server + "/")
     down = message(page, "api")
     down.wait_for()
-    page.wait_for_function("document.querySelector('[data-testid=face-box]') !== null")
+    page.wait_for_function("() => document.querySelector('[data-testid=face-box]') !== null")
     assert "Can't reach the emotion API" in down.text_content()
     assert dead in down.text_content()
     # Boxes still follow the face; no emotion is invented.

@@ -1,0 +1,83 @@
+"""The local server (`make run`): the page and the API on one port, answering like the API
+(JSON errors, 404 and 405 the right way round), the page's Content-Security-Policy on
+every answer, /docs from the site's own copy of Swagger UI, and a busy port said at once."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+
+from function import serve
+from tests.site import harness
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    from function.handler import create_app
+
+    harness.build_site()            # Swagger UI's files come from site/vendor/
+    return TestClient(serve.create_local_app(create_app()))
+
+
+def test_the_page_and_its_files_carry_the_pages_csp(client):
+    for path in ("/", "/app.js", "/detector-worker.js", "/vendor/framing.json"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-security-policy"] == serve.site_csp(
+            serve.LOCAL_API_SOURCES), path
+        for name, value in serve.SECURITY_HEADERS.items():
+            assert response.headers[name] == value
+    directives = dict(d.split(" ", 1) for d in serve.site_csp(serve.LOCAL_API_SOURCES).split("; "))
+    assert directives["default-src"] == "'self'"
+    assert "'unsafe-inline'" not in directives["script-src"]
+    assert directives["connect-src"].split()[0] == "'self'"
+
+
+def test_docs_are_served_from_the_site_not_a_cdn(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/vendor/swagger-ui/") for s in sources), sources
+    for source in sources:
+        assert client.get(source).status_code == 200, source
+    # Its one inline script is allowed by its hash, nothing else inline.
+    csp = page.headers["content-security-policy"]
+    assert re.search(r"script-src 'self' 'sha256-[A-Za-z0-9+/=]+';", csp), csp
+    assert client.get("/openapi.json").json()["info"]["title"] == "Emotion evaluator API"
+
+
+@pytest.mark.parametrize(("method", "path", "status", "allow"), [
+    ("GET", "/face", 405, "POST"),
+    ("PUT", "/health", 405, "GET"),
+    ("POST", "/nothing", 404, None),
+    ("DELETE", "/no/such/file.js", 404, None),
+    ("POST", "/index.html", 405, "GET, HEAD"),
+    ("GET", "/nothing.js", 404, None),
+])
+def test_wrong_paths_and_methods_answer_like_the_api(client, method, path, status, allow):
+    response = client.request(method, path)
+    assert response.status_code == status
+    assert response.headers.get("allow") == allow
+    error = response.json()["error"]
+    assert error["code"] == {404: "not_found", 405: "method_not_allowed"}[status]
+    assert error["message"]
+
+
+def test_a_busy_port_is_said_before_serving(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert serve.port_in_use("127.0.0.1", port)
+        run = subprocess.run([sys.executable, "-m", "function.serve"], cwd=harness.REPO,
+                             env={**harness.os.environ, "PORT": str(port), "HOST": "127.0.0.1"},
+                             capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "serving" not in run.stdout
+    assert f"port {port} on 127.0.0.1 is in use" in run.stderr
+    assert f"PORT={port + 1}" in run.stderr
