@@ -33,6 +33,34 @@ def _too_large() -> APIError:
                     f"the request body is over the limit of {MAX_BODY_BYTES} bytes")
 
 
+# The first bytes of each accepted image format, to say what a mislabelled body really is.
+_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+
+
+def sniff_image(body: bytes) -> str | None:
+    """The accepted image type ``body`` starts like, or None."""
+    for signature, ctype in _SIGNATURES:
+        if body.startswith(signature):
+            return ctype
+    if body[:4] == b"RIFF" and body[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _mislabelled(body: bytes, ctype: str) -> APIError | None:
+    """A clear 415 for image bytes sent under a form type or none: curl's -d and
+    --data-binary label a body application/x-www-form-urlencoded unless told otherwise."""
+    image = sniff_image(body)
+    if image is None:
+        return None
+    said = f"its Content-Type is {ctype}" if ctype else "it has no Content-Type"
+    hint = (" (what curl -d and --data-binary send unless told otherwise)"
+            if ctype == FORM_TYPES[0] else "")
+    return APIError(415, "unsupported_media_type",
+                    f"the body is a {image.split('/')[1].upper()} image but {said}{hint}: "
+                    f"send it with Content-Type: {image}")
+
+
 def parse_flag(value: object, where: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -65,6 +93,8 @@ async def read_image_request(request: Request, detect: str | None) -> ImageReque
             flag = parse_flag(data["detect"], '"detect"')
         return ImageRequest(decode_base64(image), True if flag is None else flag)
     if ctype in FORM_TYPES:
+        if (mislabelled := _mislabelled(await request.body(), ctype)) is not None:
+            raise mislabelled
         return await _read_form(request, ctype, flag)
     if ctype in IMAGE_FORMATS.values():
         body = await request.body()
@@ -73,6 +103,8 @@ async def read_image_request(request: Request, detect: str | None) -> ImageReque
         return ImageRequest(body, True if flag is None else flag)
     if not ctype and not await request.body():
         raise APIError(400, "missing_image", "no image was sent")
+    if not ctype and (mislabelled := _mislabelled(await request.body(), ctype)) is not None:
+        raise mislabelled
     raise APIError(415, "unsupported_media_type",
                    f"Content-Type {ctype or '(none)'} is not accepted; use one of: "
                    + ", ".join(ACCEPTED_TYPES))
@@ -84,7 +116,9 @@ async def _read_form(request: Request, ctype: str, flag: bool | None) -> ImageRe
     except APIError:
         raise
     except Exception:  # noqa: BLE001 - malformed multipart or url-encoding
-        raise APIError(400, "invalid_form", "the form body could not be parsed") from None
+        raise APIError(400, "invalid_form",
+                       f"the body is not a valid {ctype} form (to send an image file as the "
+                       "body, label it image/jpeg, image/png or image/webp)") from None
     try:
         name = FORM_FIELD if form.get(FORM_FIELD) else "image"
         value = form.get(name)

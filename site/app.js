@@ -4,6 +4,7 @@
 // record. If the in-browser detector can't run, whole downscaled frames go to the API and
 // the server finds the faces. This file wires the modules together and runs the loop.
 
+import { loadFraming } from './crop.js';
 import { loadDetector, showDetectorMode } from './detector.js';
 import { SMOOTHING_SECONDS } from './emotions.js';
 import { clearMessage, showMessage } from './messages.js';
@@ -26,12 +27,13 @@ const timeline = new Timeline(timelineCanvas);
 const mainBars = createBars($('bars'));
 const tracker = new Tracker();
 const record = new SessionRecord();
-const requests = new Requests({ answered: handleAnswered, free: sendNext });
+const requests = new Requests({ answered: handleAnswered, free: sendNext, failed: handleFailed });
 const source = new Source(video, { started: handleStarted, stopped: handleStopped });
 
 const state = {
   loop: 0, // bumped on every start and stop, so a loop from an old source ends itself
   detector: null,
+  framing: null, // the server's crop framing (crop.js), loaded with the detector
   detectorStatus: 'loading', // 'loading' | 'ready' | 'failed'
   frameTimes: [],
   lastStatsAt: 0,
@@ -39,12 +41,15 @@ const state = {
   lastSummaryAt: 0,
 };
 
+// Each start of a source is a session of its own: faces numbered from #1, an empty
+// timeline, and a record (what the downloads hold) of this session only.
 function handleStarted() {
   state.loop++;
   requests.reset();
-  tracker.clear();
-  timeline.add(performance.now(), null);
+  tracker.reset();
+  timeline.clear();
   record.clear(source.name);
+  clearMessage('faces');
   renderSession();
   handleMirrorChange();
   frameLoop(state.loop);
@@ -100,7 +105,17 @@ async function detectFrame(frame, now, loop) {
   }
   if (loop !== state.loop) return;
   tick(state.frameTimes, now);
+  showFaceCount(tracker.found, tracker.tracks.length);
   sendNext();
+}
+
+/** When more faces are in view than are followed: "N faces, M shown". */
+function showFaceCount(found, shown) {
+  if (found > shown) {
+    showMessage('faces', `${found} faces, ${shown} shown (the largest).`, { level: 'info' });
+  } else {
+    clearMessage('faces');
+  }
 }
 
 // After each detection and as soon as an answer is back: a face of the latest detected
@@ -114,7 +129,7 @@ function sendNext() {
   const { id } = track;
   const { detected } = tracker;
   const time = detected.time;
-  requests.sendCrop(detected, track, now, (body, at) => {
+  requests.sendCrop(detected, track, state.framing, now, (body, at) => {
     const answered = tracker.find(id);
     const raw = body.faces?.[0]?.predictions ?? body.predictions;
     if (answered && raw) recordAnswer(answered, raw, at, time);
@@ -128,6 +143,8 @@ function handleServerFaces(body, at) {
   tracks.forEach((track, i) => recordAnswer(track, faces[i].predictions, at, time));
   if (!faces.length) timeline.add(at, null);
   tick(state.frameTimes, at);
+  // faces_found counts every face the server found (it answers for the 16 largest).
+  showFaceCount(Math.max(Number(body.faces_found) || 0, (body.faces ?? []).length), faces.length);
 }
 
 function recordAnswer(track, raw, at, time) {
@@ -141,14 +158,22 @@ function handleAnswered(body) {
   showDetails(details, body);
 }
 
+// No answer: the timeline breaks here, rather than carrying the last emotion across.
+function handleFailed() {
+  timeline.add(performance.now(), null);
+}
+
 // Face detector: BlazeFace in a worker when it loads, else the server finds faces.
 
 async function startDetector() {
+  const detector = loadDetector();
   try {
-    state.detector = await loadDetector();
+    [state.detector, state.framing] = await Promise.all([detector, loadFraming()]);
     state.detectorStatus = 'ready';
     showDetectorMode(null);
   } catch (error) {
+    // Without the framing, crops would not be the server's: the server finds faces then.
+    (await detector.catch(() => null))?.close();
     useServerDetection(error.message || String(error));
   }
 }
@@ -177,9 +202,10 @@ function render(now) {
   const main = source.running ? tracker.main() : null;
   const frame = { width: video.videoWidth || tracker.detected.width,
     height: video.videoHeight || tracker.detected.height, mirrored: $('mirror').checked };
-  renderBoxes($('overlay'), tracker.tracks, main, frame);
-  renderMain(main, mainBars, source.running ? 'Waiting for a face…' : 'No video playing.');
-  renderOthers(tracker.tracks, main);
+  renderBoxes($('overlay'), tracker.tracks, main, frame, now, requests);
+  renderMain(main, mainBars, source.running ? 'Waiting for a face…' : 'No video playing.', now,
+    requests);
+  renderOthers(tracker.tracks, main, now, requests);
   if (now - state.lastStatsAt > 250) {
     state.lastStatsAt = now;
     renderStats(now, requests, state.frameTimes, timeline);
@@ -188,6 +214,7 @@ function render(now) {
     state.lastTimelineAt = now;
     timeline.draw(now);
     timelineCanvas.dataset.points = String(timeline.count(now));
+    timelineCanvas.dataset.runs = String(timeline.countRuns(now));
   }
   if (now - state.lastSummaryAt > 1000) renderSession();
 }

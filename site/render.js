@@ -6,6 +6,37 @@ import { rate } from './requests.js';
 
 const $ = (id) => document.getElementById(id);
 
+/**
+ * Whether this browser draws the emoji at all: without an emoji font each one is an empty
+ * box. A code point no font has shows what a missing glyph looks like; an emoji drawn the
+ * same way is missing too. Where they are missing the page leaves them out (the labels
+ * already say the same).
+ */
+function emojiRenders() {
+  const canvas = document.createElement('canvas');
+  canvas.width = 40;
+  canvas.height = 40;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (!ctx) return true;
+  const font = getComputedStyle(document.querySelector('.top-emoji') ?? document.body).fontFamily;
+  const draw = (text) => {
+    ctx.clearRect(0, 0, 40, 40);
+    ctx.font = `28px ${font}`;
+    ctx.textBaseline = 'top';
+    ctx.fillStyle = '#000';
+    ctx.fillText(text, 2, 2);
+    return ctx.getImageData(0, 0, 40, 40).data;
+  };
+  const missing = draw('\u{10FFFD}');
+  return Object.values(EMOJI).every((emoji) => {
+    const drawn = draw(emoji);
+    return drawn.some((v, i) => v !== missing[i]);
+  });
+}
+
+export const EMOJI_SHOWN = emojiRenders();
+document.documentElement.classList.toggle('no-emoji', !EMOJI_SHOWN);
+
 export function createBars(list) {
   const rows = {};
   for (const label of LABELS) {
@@ -45,7 +76,7 @@ function setEmojiText(element, emoji, text, prefix = '') {
   element.dataset.content = key;
   const parts = [];
   if (prefix) parts.push(prefix);
-  if (emoji) {
+  if (emoji && EMOJI_SHOWN) {
     const span = document.createElement('span');
     span.className = 'emoji';
     span.setAttribute('aria-hidden', 'true');
@@ -68,8 +99,14 @@ function updateBars(rows, probs) {
   }
 }
 
-/** Boxes over the video for `tracks`, in `width` x `height` frame pixels. */
-export function renderBoxes(overlay, tracks, main, { width, height, mirrored }) {
+/** How long ago a stale reading was answered, for its label. */
+function staleText(track, now) {
+  return `no answer for ${Math.max(1, Math.round((now - track.answeredAt) / 1000))} s`;
+}
+
+/** Boxes over the video for `tracks`, in `width` x `height` frame pixels; a reading the
+ * API has not renewed lately (`requests.stale`) is greyed and says so. */
+export function renderBoxes(overlay, tracks, main, { width, height, mirrored }, now, requests) {
   const seen = new Set();
   for (const track of tracks) {
     seen.add(String(track.id));
@@ -94,32 +131,62 @@ export function renderBoxes(overlay, tracks, main, { width, height, mirrored }) 
     box.classList.toggle('label-inside', b.y < 0.12 * height);
     const label = box.firstChild;
     const number = tracks.length > 1 ? `#${track.id} ` : '';
+    const stale = Boolean(track.probs) && requests.stale(track.answeredAt, now);
+    box.classList.toggle('is-stale', stale);
     if (track.probs) {
       const top = topLabel(track.probs);
-      setEmojiText(label, EMOJI[top], `${top} ${Math.round(100 * track.probs[top])}%`, number);
+      const text = `${top} ${Math.round(100 * track.probs[top])}%`;
+      setEmojiText(label, stale ? '' : EMOJI[top], stale ? `${text}? ${staleText(track, now)}`
+        : text, number);
       box.dataset.emotion = top;
     } else {
       setEmojiText(label, '', '…', number);
     }
+    keepLabelInside(overlay, box, label, left / width, b.y / height);
   }
   for (const box of overlay.querySelectorAll('.face-box')) {
     if (!seen.has(box.dataset.track)) box.remove();
   }
 }
 
-export function renderMain(main, bars, placeholder) {
+/** The label sits on the box's top edge (inside it near the picture's top): shifted so
+ * the stage, which clips, shows all of it at the picture's left and right edges too. */
+function keepLabelInside(overlay, box, label, leftShare, topShare) {
+  const stageWidth = overlay.clientWidth;
+  const stageHeight = overlay.clientHeight;
+  if (!stageWidth) return;
+  const boxLeft = leftShare * stageWidth;
+  const labelWidth = label.offsetWidth;
+  const room = stageWidth - labelWidth - 2;
+  const shift = Math.min(Math.max(boxLeft + BOX_BORDER_PX, 2), Math.max(2, room)) - boxLeft;
+  label.style.left = `${Math.round(shift - BOX_BORDER_PX)}px`;
+  // Inside the box: below the picture's top edge even when the box reaches past it.
+  const boxTop = topShare * stageHeight;
+  label.style.top = box.classList.contains('label-inside')
+    ? `${Math.round(Math.max(BOX_BORDER_PX, -boxTop + 2))}px` : '';
+}
+
+// The face box's border (style.css): the label lines up with its outer edge.
+const BOX_BORDER_PX = 3;
+
+export function renderMain(main, bars, placeholder, now, requests) {
   const probs = main?.probs ?? null;
   const top = probs ? topLabel(probs) : '';
+  const stale = Boolean(probs) && requests.stale(main.answeredAt, now);
   const emotionEl = $('emotion');
   if (emotionEl.textContent !== top) emotionEl.textContent = top;
-  $('top-emoji').textContent = top ? EMOJI[top] : '🙂';
+  emotionEl.dataset.stale = String(stale);
+  $('results').classList.toggle('is-stale', stale);
+  $('top-stale').textContent = stale ? `Last answer ${staleText(main, now)}: this is an old ` +
+    'reading.' : '';
+  $('top-emoji').textContent = top && EMOJI_SHOWN ? EMOJI[top] : EMOJI_SHOWN ? '🙂' : '';
   $('top-confidence').textContent = top ? `${Math.round(100 * probs[top])}%` : '';
   $('top-placeholder').textContent = main ? 'Reading the face…' : placeholder;
   $('top-placeholder').hidden = Boolean(top);
   updateBars(bars, probs);
 }
 
-export function renderOthers(tracks, main) {
+export function renderOthers(tracks, main, now, requests) {
   const others = tracks.filter((t) => t !== main);
   const list = $('other-face-list');
   $('other-faces').hidden = others.length === 0;
@@ -141,7 +208,10 @@ export function renderOthers(tracks, main) {
       list.append(card);
     }
     const top = track.probs ? topLabel(track.probs) : null;
-    setEmojiText(card.querySelector('h4'), top ? EMOJI[top] : '', top ?? 'reading…',
+    const stale = Boolean(top) && requests.stale(track.answeredAt, now);
+    card.classList.toggle('is-stale', stale);
+    setEmojiText(card.querySelector('h4'), top && !stale ? EMOJI[top] : '',
+      top ? (stale ? `${top}? ${staleText(track, now)}` : top) : 'reading…',
       `Face #${track.id}: `);
     updateBars(card.bars, track.probs);
   }
@@ -161,9 +231,14 @@ export function createLegend() {
 
 /** Latency, answers and detection rates under the video; the timeline's text summary. */
 export function renderStats(now, requests, frameTimes, timeline) {
-  const { latencyMs, serverMs } = requests;
-  $('latency').textContent = latencyMs === null ? '–' : `${Math.round(latencyMs)} ms` +
-    (serverMs === null ? '' : ` (server ${Math.round(serverMs)} ms)`);
+  const { latencyMs, serverMs, lastAnswerAt } = requests;
+  // Failing, or waiting on one request for long: the last latency is not today's.
+  const quiet = lastAnswerAt !== null && (requests.failures > 0
+    || (requests.inFlight && requests.stale(lastAnswerAt, now)));
+  $('latency').textContent = latencyMs === null ? '–'
+    : quiet ? `no answer for ${Math.max(1, Math.round((now - lastAnswerAt) / 1000))} s`
+      : `${Math.round(latencyMs)} ms` +
+        (serverMs === null ? '' : ` (server ${Math.round(serverMs)} ms)`);
   const answers = rate(requests.answerTimes, now);
   $('answer-rate').textContent = answers === null ? '–' : `${answers.toFixed(1)} per second`;
   const fps = rate(frameTimes, now);

@@ -7,6 +7,8 @@ import { COLORS, LABELS, topLabel } from './emotions.js';
 // A face unseen for longer than this between two answers was away: the gap is not
 // counted as time in its last emotion.
 const MAX_GAP_S = 1;
+// Probabilities as the API gives them (4 decimals); seconds to the millisecond.
+const round = (x, digits) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export class SessionRecord {
   constructor() {
@@ -21,8 +23,8 @@ export class SessionRecord {
   }
 
   add(t, face, probs) {
-    const rounded = Math.round(t * 1000) / 1000;
-    this.samples.push({ t: rounded, face, probs: { ...probs }, label: topLabel(probs) });
+    const kept = Object.fromEntries(LABELS.map((l) => [l, round(probs[l], 4)]));
+    this.samples.push({ t: round(t, 3), face, probs: kept, label: topLabel(probs) });
   }
 
   get empty() {
@@ -45,15 +47,19 @@ export class SessionRecord {
       });
       const total = LABELS.reduce((sum, l) => sum + seconds[l], 0);
       const share = Object.fromEntries(LABELS.map((l) => [l, total ? seconds[l] / total : 0]));
-      return { face, answers: samples.length, seconds: total, share };
+      return { face, answers: samples.length, seconds: round(total, 3),
+        share: Object.fromEntries(LABELS.map((l) => [l, round(share[l], 4)])) };
     });
   }
 
+  /** One row per answer; `started` (the session's start, UTC) on every row, so a row
+   * read on its own still says when it was. */
   csv() {
-    const rows = [['time_s', 'face', ...LABELS, 'label'].join(',')];
+    const started = this.startedAt.toISOString();
+    const rows = [['started', 'time_s', 'face', ...LABELS, 'label'].join(',')];
     for (const s of this.samples) {
-      rows.push([s.t.toFixed(3), s.face, ...LABELS.map((l) => s.probs[l].toFixed(6)), s.label]
-        .join(','));
+      rows.push([started, s.t.toFixed(3), s.face, ...LABELS.map((l) => s.probs[l].toFixed(4)),
+        s.label].join(','));
     }
     return `${rows.join('\n')}\n`;
   }

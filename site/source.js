@@ -34,6 +34,21 @@ export function describeCameraError(error) {
 
 const $ = (id) => document.getElementById(id);
 
+/** Why a chosen file would not play, and what would. An MP4 or MOV is a container: the
+ * browser can play the format and still not its video, most often H.265 (HEVC) from a
+ * phone, so "try an MP4" would send the person round in circles. */
+export function describeUnplayable(name, type, error) {
+  const what = `This browser cannot play ${name || 'that file'}`;
+  const isMp4 = /\.(mp4|m4v|mov)$/i.test(name) || /mp4|quicktime/.test(type);
+  if (isMp4) {
+    return `${what}: it cannot decode the video inside (often H.265/HEVC, as phones record). ` +
+      'Convert it to H.264 (for example ffmpeg -i input.mov -c:v libx264 output.mp4) or ' +
+      'VP9 WebM, or open this page in a browser that plays it.';
+  }
+  return `${what} (${error.message || error.name}). Browsers play H.264 MP4 and VP8/VP9 ` +
+    'WebM videos.';
+}
+
 /**
  * One source at a time on `video`, with its controls (the camera button, the file input)
  * and the stage's state. `hooks`: started() once frames flow, stopped() when they end.
@@ -140,10 +155,10 @@ export class Source {
     this.video.loop = false;
     this.video.src = this.fileUrl;
     this.stage('starting', `Opening ${file.name}…`);
-    await this.play('file', file.name);
+    await this.play('file', file.name, file.type);
   }
 
-  async play(kind, name = '') {
+  async play(kind, name = '', type = '') {
     const turn = ++this.plays;
     try {
       await this.video.play();
@@ -156,8 +171,7 @@ export class Source {
       if (kind === 'camera') {
         this.cameraFailed(error);
       } else {
-        showMessage('file', `This browser cannot play ${name || 'that file'} ` +
-          `(${error.message || error.name}). Try a WebM or MP4 video.`);
+        showMessage('file', describeUnplayable(name, type, error));
         $('camera-button').textContent = 'Start camera';
         this.stage('error', 'The video could not be played.');
       }

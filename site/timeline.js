@@ -1,15 +1,23 @@
 // The last WINDOW_SECONDS of the main face's smoothed probabilities as stacked bands, one
-// colour per emotion, newest on the right. Gaps (no face) stay blank.
+// colour per emotion, newest on the right. Gaps stay blank: no face, no answer from the API
+// (each failure breaks the line), or answers further apart than MAX_STEP_MS: a band is only
+// drawn between two answers close enough that nothing much can have happened in between.
 
 import { COLORS, LABELS, topLabel } from './emotions.js';
 
 export const WINDOW_SECONDS = 30;
+const MAX_STEP_MS = 2000;
 
 export class Timeline {
   constructor(canvas) {
     this.canvas = canvas;
     this.ctx = canvas.getContext('2d');
     this.points = []; // { t: ms, probs } or { t: ms, probs: null } for a gap
+  }
+
+  /** A new session: nothing drawn. */
+  clear() {
+    this.points = [];
   }
 
   add(t, probs) {
@@ -95,11 +103,21 @@ export class Timeline {
     }
   }
 
-  /** Consecutive points with probabilities, split at gaps. */
+  /** Runs inside the window (what the tests count: a gap makes two). */
+  countRuns(now) {
+    const cutoff = now - WINDOW_SECONDS * 1000;
+    return this.runs().filter((run) => run.at(-1).t >= cutoff).length;
+  }
+
+  /** Consecutive points with probabilities, split at gaps and at long silences. */
   runs() {
     const runs = [];
     let current = [];
     for (const p of this.points) {
+      if (p.probs && current.length && p.t - current.at(-1).t > MAX_STEP_MS) {
+        runs.push(current);
+        current = [];
+      }
       if (p.probs) {
         current.push(p);
       } else if (current.length) {
