@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -21,13 +23,17 @@ from function.model import EmotionModel
 # the eyes, and its centre lies 0.104 of that side below the midpoint of the eyes. The side
 # is the mean of the two estimates: the box narrows as a face turns in the picture (~10% at
 # 30 degrees, on the taiwanese heads), the eye distance as it turns away (yaw).
-SIDE_PER_BOX_WIDTH = 1.17
-SIDE_PER_EYE_DISTANCE = 2.71
-CENTRE_BELOW_EYES = 0.104
 # Boxes without landmarks (detect=false is not cropped at all) are grown as the Haar
 # boxes were: on FER2013Test faces the Haar box is a median 0.95 of the FER crop's width,
 # so 2.5% on each side.
-CROP_MARGIN = 0.025
+# The figures live in framing.json, which the web page reads too (site/build.sh copies it
+# into site/vendor/): the page crops each face as this module does, from one definition.
+FRAMING_FILE = Path(__file__).with_name("framing.json")
+_FRAMING = json.loads(FRAMING_FILE.read_text())
+SIDE_PER_BOX_WIDTH: float = _FRAMING["side_per_box_width"]
+SIDE_PER_EYE_DISTANCE: float = _FRAMING["side_per_eye_distance"]
+CENTRE_BELOW_EYES: float = _FRAMING["centre_below_eyes"]
+CROP_MARGIN: float = _FRAMING["crop_margin"]
 
 
 def crop_framing() -> tuple[float, ...]:
