@@ -198,6 +198,9 @@ def create_local_app(api: FastAPI | None = None) -> FastAPI:
 def port_in_use(host: str, port: int) -> bool:
     """Whether something already listens on host:port (so uvicorn would fail to bind)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        # As uvicorn binds: connections of a server just stopped (TIME_WAIT) are no
+        # obstacle, a socket listening is.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

@@ -215,6 +215,7 @@ function render(now) {
     timeline.draw(now);
     timelineCanvas.dataset.points = String(timeline.count(now));
     timelineCanvas.dataset.runs = String(timeline.countRuns(now));
+    timelineCanvas.dataset.drawnAt = String(now); // where "now" is on it, for the tests
   }
   if (now - state.lastSummaryAt > 1000) renderSession();
 }

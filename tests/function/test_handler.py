@@ -268,6 +268,35 @@ def test_wrong_content_type_names_the_valid_ones(astronaut_jpeg):
                  415, "unsupported_media_type")
 
 
+def test_image_bytes_without_an_image_content_type_say_what_to_send(astronaut_jpeg):
+    """curl -d / --data-binary label a body as a form unless told otherwise; a body with no
+    Content-Type at all is the same mistake. Both say it is an image and how to send it."""
+    png = encode(Image.new("RGB", (8, 8)), "PNG")
+    for body, kind, ctype in ((astronaut_jpeg, "JPEG", "image/jpeg"), (png, "PNG", "image/png")):
+        r = client.post("/face", content=body,
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert_error(r, 415, "unsupported_media_type")
+        message = r.json()["error"]["message"]
+        assert f"a {kind} image" in message and f"Content-Type: {ctype}" in message
+        assert "curl" in message
+        r = client.post("/face", content=body)
+        assert_error(r, 415, "unsupported_media_type")
+        assert "no Content-Type" in r.json()["error"]["message"]
+    # A form that is not one says what it expected.
+    r = client.post("/face", content=b"--x\r\nnot a part",
+                    headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert_error(r, 400, "invalid_form")
+    assert "image/jpeg" in r.json()["error"]["message"]
+
+
+def test_no_docs_page_loads_a_cdn():
+    """The API alone has no docs page (FastAPI's loads Swagger UI from a CDN); the local
+    server serves /docs from the site's copy (tests/function/test_serve.py)."""
+    assert_error(client.get("/docs"), 404, "not_found")
+    assert_error(client.get("/redoc"), 404, "not_found")
+    assert client.get("/openapi.json").status_code == 200
+
+
 def test_bad_json_and_deep_json():
     hdr = {"Content-Type": "application/json"}
     assert_error(client.post("/face", content=b"{not json", headers=hdr), 400, "invalid_json")
@@ -295,4 +324,5 @@ def test_bad_detect_flag(astronaut_jpeg):
 
 def test_unknown_route_and_method_use_the_error_shape():
     assert_error(client.get("/nope"), 404, "not_found")
+    assert_error(client.post("/nope"), 404, "not_found")
     assert_error(client.get("/face"), 405, "method_not_allowed")

@@ -118,10 +118,11 @@ def build_site() -> None:
 
 
 @contextmanager
-def serve(model: Path, timeout: float = 90) -> Iterator[str]:
-    """`python -m function.serve` on a free port; yields its http://127.0.0.1:PORT. The
-    API also accepts calls from http://localhost:PORT, a second origin for CORS tests."""
-    port = free_port()
+def serve(model: Path, timeout: float = 90, port: int | None = None) -> Iterator[str]:
+    """`python -m function.serve` on `port` (else a free one); yields its
+    http://127.0.0.1:PORT. The API also accepts calls from http://localhost:PORT, a second
+    origin for CORS tests."""
+    port = port or free_port()
     env = dict(os.environ, PORT=str(port), HOST="127.0.0.1", MODEL_PATH=str(model),
                CORS_ORIGINS=f"http://localhost:{port}")
     proc = subprocess.Popen([sys.executable, "-m", "function.serve"], cwd=REPO, env=env,
