@@ -71,6 +71,7 @@ CANDIDATES: dict[str, Callable[[], object]] = {
 PICTURES = {
     (640, 480): FACE_WIDTHS,
     (1920, 1080): (32, 40, 48, 64, 80, 96, 128, 192, 256, 384, 512),
+    (1080, 1920): (32, 40, 48, 64, 80, 96, 128, 192, 256, 384, 512),
     (4000, 3000): (48, 64, 80, 96, 128, 192, 256, 384, 512, 768, 1024),
     (6000, 4000): (64, 90, 128, 192, 256, 384, 512, 768, 1024, 1536),
 }
@@ -287,12 +288,13 @@ def main(args: argparse.Namespace) -> None:
             size = tuple(int(v) for v in text.lower().split("x"))
             widths = PICTURES.get(size) or FACE_WIDTHS
             r = evaluate_pictures(detector, size, widths, srcs, args.per_size, args.runs)
-            cells = " | ".join(f"{w}: {100 * r['recall'][w]:.0f}" for w in widths)
-            print(f"\n| {size[0]}x{size[1]} | recall (%) at face width (px) | faces "
-                  f"from the smallest ({r['smallest']:.0f} px) | false boxes: face-free / "
-                  "pasted | ms per picture p50, 2 threads: decode / decode + detect |\n"
-                  f"|---|---|---|---|---|\n| {r['faces']} faces | {cells} | "
-                  f"{100 * r['from_smallest']:.1f}% | {r['false_bg']} / {r['extra']} | "
+            head = " | ".join(f"{w} px" for w in widths)
+            cells = " | ".join(f"{100 * r['recall'][w]:.0f}" for w in widths)
+            print(f"\n| {size[0]}x{size[1]}, {r['faces']} faces | {head} | found from the "
+                  f"smallest face ({r['smallest']:.0f} px) | false boxes: face-free pictures "
+                  "/ beside the faces | ms per picture p50, 2 threads: decode / decode + "
+                  f"detect |\n|---|{'---|' * len(widths)}---|---|---|\n| recall (%) | {cells} "
+                  f"| {100 * r['from_smallest']:.1f}% | {r['false_bg']} / {r['extra']} | "
                   f"{r['decode']:.1f} / {r['total']:.1f} |", flush=True)
 
 

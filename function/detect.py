@@ -104,6 +104,9 @@ TILED_PIXELS = 1_200_000
 def smallest_face(width: int, height: int) -> float:
     """The smallest face width (px) searched for in a picture of this size."""
     return max(float(MIN_FACE), TILES.face * math.sqrt(width * height / TILED_PIXELS))
+# The largest face the short-range model finds, in px of its input: at 320 px every 256 px
+# face of a 640x480 frame, half the 320 px ones (benchmarks.detector).
+LARGEST_FACE = 128
 # Overlapping detections of one face (within a pass and across passes) are blended:
 # MediaPipe's weighted non-maximum suppression.
 NMS_IOU = 0.3
@@ -398,15 +401,19 @@ class FaceDetector:
         return [self._to_detection(p, sc, w, h) for p, sc in _blend(pts, scores)]
 
     def _passes(self, width: int, height: int) -> list[_Net]:
-        """The whole-picture passes that go with the tiles of a copy this size: from the
-        faces a tile may not hold whole (over the overlap, seen at TILES.face px or more),
-        then the passes smaller than that."""
+        """The whole-picture passes that go with the tiles of a copy this size: one that
+        sees the faces a tile may not hold whole (over the overlap) at TILES.face px or
+        more, then the smaller passes, unless it sees a face as wide as the picture's short
+        side at LARGEST_FACE px or less."""
         tiles = self._tiled.tiles
-        side = -(-round(max(width, height) * tiles.face / tiles.overlap) // STRIDE) * STRIDE
-        nets = [n for n in self._nets if FIXED_SIDE.get(n.spec.model, n.spec.side) < side]
+        long, short = max(width, height), min(width, height)
+        side = -(-round(long * tiles.face / tiles.overlap) // STRIDE) * STRIDE
         if side not in self._bridges:
             self._bridges[side] = _Net(Pass(tiles.model, side, tiles.min_score), self.runner)
-        return [self._bridges[side], *nets]
+        if short * side / long <= LARGEST_FACE:
+            return [self._bridges[side]]
+        return [self._bridges[side], *(n for n in self._nets
+                                       if FIXED_SIDE.get(n.spec.model, n.spec.side) < side)]
 
     @staticmethod
     def _to_detection(p: np.ndarray, score: float, w: int, h: int) -> Detection:

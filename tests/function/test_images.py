@@ -80,3 +80,28 @@ def test_base64_variants():
     for bad in ("a", "@@@@", "data:text/plain,hello"):
         with pytest.raises(APIError):
             decode_base64(bad)
+
+
+@pytest.mark.parametrize("size, k", [((640, 480), 1), ((1920, 1080), 1), ((3264, 2448), 1),
+                                     ((4000, 3000), 2), ((4032, 3024), 2), ((6000, 4000), 2),
+                                     ((12000, 2000), 2)])
+def test_a_jpeg_is_decoded_reduced_as_far_as_its_smallest_face_allows(size, k):
+    from function.detect import smallest_face
+    from function.images import DECODE_FACE, reduction
+
+    assert reduction(*size) == k
+    assert smallest_face(*size) / k >= DECODE_FACE
+    assert k == 8 or smallest_face(*size) / (2 * k) < DECODE_FACE     # and no further
+
+
+def test_a_12_mp_jpeg_is_decoded_at_half_size_and_an_hd_one_whole():
+    photo = decode_image(encode(Image.new("RGB", (4000, 3000), (90, 100, 110)), "JPEG"))
+    assert photo.image.size == (2000, 1500) and photo.scale == 2.0
+    assert (photo.width, photo.height) == (4000, 3000)
+    frame = decode_image(encode(Image.new("RGB", (1920, 1080), (90, 100, 110)), "JPEG"))
+    assert frame.image.size == (1920, 1080) and frame.scale == 1.0
+
+
+def test_a_png_is_decoded_whole_whatever_its_size():
+    d = decode_image(encode(Image.new("RGB", (4000, 3000), (90, 100, 110)), "PNG"))
+    assert d.image.size == (4000, 3000) and d.scale == 1.0

@@ -9,11 +9,13 @@ import pytest
 from PIL import Image
 
 from function.detect import Box, Detection, FaceDetector
+from function.limits import MAX_FACES
 from function.service import (
     CENTRE_BELOW_EYES,
     CROP_MARGIN,
     SIDE_PER_EYE_DISTANCE,
     Face,
+    analyse,
     crop_faces,
 )
 from tests.function.test_detect import pasted
@@ -89,3 +91,100 @@ def test_a_face_at_the_edge_keeps_its_framing(detector, astronaut):
     frame.paste(astronaut.resize((400, 400)), (-150, 100))
     faces = crop_faces(frame, detector)
     assert faces and faces[0].crop.width == faces[0].crop.height
+
+
+# --- the answer: every face found, the largest MAX_FACES classified ------------------------
+
+@pytest.fixture(scope="module")
+def model(model_file):
+    from function.model import load_model
+
+    return load_model(model_file)
+
+
+def jpeg(im: Image.Image, **kw) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=90, **kw)
+    return buf.getvalue()
+
+
+def test_more_faces_than_the_limit_are_counted_and_the_largest_answered(detector, model,
+                                                                        astronaut):
+    from tests.function.test_detect import group
+
+    [face] = detector.detect(astronaut)
+    widths = [50] * 4 + [70 + 2 * i for i in range(MAX_FACES)]
+    picture, truths = group(astronaut, face.box, (1920, 1080), widths, seed=3)
+    answer = analyse(jpeg(picture), True, model, detector).answer
+    assert answer["faces_found"] == len(widths) > MAX_FACES
+    assert answer["truncated"] is True
+    assert len(answer["faces"]) == MAX_FACES
+    kept = [f["box"]["width"] for f in answer["faces"]]
+    assert kept == sorted(kept, reverse=True)
+    assert min(kept) > 55        # the four 50 px faces are the ones left out
+
+
+def test_up_to_the_limit_nothing_is_left_out(detector, model, astronaut_jpeg, astronaut):
+    answer = analyse(astronaut_jpeg, True, model, detector).answer
+    assert (answer["faces_found"], answer["truncated"], len(answer["faces"])) == (1, False, 1)
+    blank = analyse(jpeg(Image.new("RGB", (64, 64), (90, 100, 110))), True, model, detector)
+    assert (blank.answer["faces_found"], blank.answer["truncated"]) == (0, False)
+    whole = analyse(jpeg(astronaut.resize((96, 96))), False, model, detector).answer
+    assert (whole["faces_found"], whole["truncated"], len(whole["faces"])) == (1, False, 1)
+
+
+def assert_boxes_match(answer: dict, truths) -> None:
+    from tests.function.test_detect import matches
+
+    boxes = [Box(**f["box"]) for f in answer["faces"]]
+    for t in truths:
+        assert sum(matches(b, t) for b in boxes) == 1, (t, boxes)
+    assert answer["faces_found"] == len(truths) == len(boxes), boxes
+
+
+def test_a_24_mp_photo_is_answered_within_its_bound(detector, model, astronaut):
+    """6000x4000, the most pixels the API takes: faces from its smallest face size up (90 px),
+    some on the lines between tiles, each found once, boxes in the pixels sent; a bound
+    that only a hang or a full-size search would break (the time is benchmarks.detector's)."""
+    import time
+
+    from function.detect import smallest_face
+    from tests.function.test_detect import face_free, paste_face
+
+    [face] = detector.detect(astronaut)
+    size = (6000, 4000)
+    least = math.ceil(smallest_face(*size))
+    picture = face_free(size)
+    places = [(1500, 1000), (3000, 2000), (4500, 3000), (2940, 800), (800, 3400), (5200, 900)]
+    widths = [least, least + 10, 2 * least, 400, 120, 1200]
+    truths = [paste_face(picture, astronaut, face.box, w, c) for w, c in zip(widths, places,
+                                                                             strict=True)]
+    data = jpeg(picture)
+    t0 = time.perf_counter()
+    result = analyse(data, True, model, detector)
+    assert time.perf_counter() - t0 < 5.0
+    assert_boxes_match(result.answer, truths)
+
+
+def test_a_turned_12_mp_phone_photo_is_searched_reduced_with_boxes_as_seen(detector, model,
+                                                                            astronaut):
+    """Stored 4000x3000 with EXIF orientation 6 (shown 3000x4000), decoded at half size:
+    boxes and landmarks are in the upright picture's pixels."""
+    from tests.function.test_detect import face_free, paste_face
+
+    [face] = detector.detect(astronaut)
+    upright = face_free((3000, 4000))
+    truths = [paste_face(upright, astronaut, face.box, w, c)
+              for w, c in ((64, (700, 900)), (80, (2200, 1500)), (500, (1500, 3000)))]
+    stored = upright.transpose(Image.Transpose.ROTATE_90)     # orientation 6 turns it back
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    answer = analyse(jpeg(stored, exif=exif.tobytes()), True, model, detector).answer
+    assert_boxes_match(answer, truths)
+    for f in answer["faces"]:
+        b = f["box"]
+        eyes = [(p["x"], p["y"]) for p in f["landmarks"] if p["type"].endswith("_eye")]
+        assert all(b["x"] < x < b["x"] + b["width"] and b["y"] < y < b["y"] + b["height"]
+                   for x, y in eyes)
