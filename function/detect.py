@@ -95,21 +95,28 @@ def tile_starts(length: int, side: int, overlap: int) -> list[int]:
 # 960x540 copy whole: two 544 px squares cost 13% more (docs/detection.md).
 TILES = Tiles(SHORT_RANGE, 960, 544, 128, 20.0, 0.75)
 # Faces are searched down to 40 px in any picture, but in at most this many pixels of the
-# tiles' copy: it bounds the time a large picture takes (~40 ns a pixel at 2 threads) and so
+# tiles' copy: it bounds the time a large picture takes (~45 ns a pixel at 2 threads) and so
 # sets the smallest face of pictures over 4.8 MP (64 px in 4000x3000, 90 px in 6000x4000).
+# Along a line, at most four tiles: a long strip (over ~10:1) is searched for larger faces.
 MIN_FACE = 40
 TILED_PIXELS = 1_200_000
+TILED_SIDE = 4 * (TILES.width - TILES.overlap) + TILES.overlap
 
 
 def smallest_face(width: int, height: int) -> float:
     """The smallest face width (px) searched for in a picture of this size."""
-    return max(float(MIN_FACE), TILES.face * math.sqrt(width * height / TILED_PIXELS))
+    return max(float(MIN_FACE), TILES.face * math.sqrt(width * height / TILED_PIXELS),
+               TILES.face * max(width, height) / TILED_SIDE)
+
+
 # The largest face the short-range model finds, in px of its input: at 320 px every 256 px
 # face of a 640x480 frame, half the 320 px ones (benchmarks.detector).
 LARGEST_FACE = 128
 # Overlapping detections of one face (within a pass and across passes) are blended:
 # MediaPipe's weighted non-maximum suppression.
 NMS_IOU = 0.3
+# Interpreters kept per pass, one per input shape (the rest are planned again when needed).
+MAX_SHAPES = 8
 # Landmarks in the model's output order. "right"/"left" are the person's: their right eye
 # is on the left of the picture.
 LANDMARKS = ("right_eye", "left_eye", "nose", "mouth", "right_ear", "left_ear")
@@ -244,6 +251,10 @@ class _Net:
     def runner(self, width: int, height: int, threads: int) -> Runner:
         runner = self._runners.get((width, height, threads))
         if runner is None:
+            # Each shape's interpreter holds its own tensors: pictures of many shapes (each
+            # aspect ratio is one) must not pile them up. The oldest one goes.
+            if len(self._runners) >= MAX_SHAPES:
+                del self._runners[next(iter(self._runners))]
             runner = self._runner(self._path, width, height, threads)
             self._runners[(width, height, threads)] = runner
         return runner

@@ -83,7 +83,8 @@ def test_face_free_pictures_give_at_most_one_box_between_them(detector):
 
 
 @pytest.mark.parametrize("size", [(1, 1), (1, 2000), (2000, 1), (17, 33), (3000, 2000),
-                                  (6000, 4000), (12000, 2000), (2, 12000), (1088, 1920)])
+                                  (6000, 4000), (12000, 2000), (2, 12000), (1088, 1920),
+                                  (20000, 1000)])
 def test_any_image_size_is_searched_without_error(detector, size):
     assert detector.detect(Image.new("RGB", size, (128, 128, 128))) == []
 
@@ -259,3 +260,18 @@ def test_face_free_hd_pictures_give_at_most_one_box_between_them(detector):
     pictures = [Image.fromarray(getattr(data, n)()).convert("RGB").resize((1920, 1080))
                 for n in names]
     assert sum(len(detector.detect(p)) for p in pictures) <= 1
+
+
+def test_a_long_strip_is_searched_in_at_most_four_tiles_along_it():
+    for size in [(12000, 2000), (20000, 1000), (65535, 366)]:
+        s = detect.TILES.face / detect.smallest_face(*size)
+        _, _, xs, ys = detect.TILES.layout(round(size[0] * s), max(1, round(size[1] * s)))
+        assert len(xs) <= 4 and len(ys) == 1
+
+
+def test_pictures_of_many_shapes_keep_a_bounded_number_of_interpreters():
+    detector = FaceDetector()
+    for i in range(12):
+        detector.detect(Image.new("RGB", (1000 + 97 * i, 700)))      # one aspect ratio each
+    nets = [*detector._nets, *detector._bridges.values()]
+    assert max(len(n._runners) for n in nets) <= detect.MAX_SHAPES
