@@ -7,7 +7,11 @@ the picture itself sent to the API to find and crop the face there.
     python -m benchmarks.page_crops [--model PATH] [--data ../shared/data/taiwanese]
 
 Prints the share of heads where both label alike, and each one's accuracy against the set's
-labels. Not a test (it needs the data and the trained model): figures for the README.
+labels. To tell the crop code from the detectors apart, it also crops each head with the
+page's code from the server's own detection (function.detect, lossless): what is left
+between that and the API is the crop code's, the rest the two detectors' (the page's
+BlazeFace in the browser, the server's LiteRT passes). Not a test (it needs the data and
+the trained model): figures for the README.
 """
 
 from __future__ import annotations
@@ -15,18 +19,21 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import io
 import json
 import urllib.request
 from pathlib import Path
+
+from PIL import Image
 
 from tests.site import harness
 
 DATA = harness.REPO.parent / "shared" / "data" / "taiwanese"
 
 
-def post(base: str, body: bytes, detect: bool) -> dict:
+def post(base: str, body: bytes, detect: bool, ctype: str = "image/jpeg") -> dict:
     request = urllib.request.Request(f"{base}/face?detect={str(detect).lower()}", data=body,
-                                     headers={"Content-Type": "image/jpeg"})
+                                     headers={"Content-Type": ctype})
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)
 
@@ -47,8 +54,12 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
+    from function.detect import FaceDetector
+
+    detector = FaceDetector()
     harness.build_site()
     both = agree = page_right = api_right = page_missed = api_missed = 0
+    code_both = code_agree = 0
     with harness.serve(model) as base, sync_playwright() as playwright:
         browser = harness.launch(playwright, Path("/dev/null"))
         try:
@@ -68,6 +79,17 @@ def main() -> None:
                 if crop and api:
                     both += 1
                     agree += crop == api
+                found = detector.detect(Image.open(io.BytesIO(data)).convert("RGB"))
+                if found and api:
+                    marks = found[0].landmarks
+                    face = {"box": found[0].box.__dict__,
+                            "eyes": {"right": dict(zip("xy", marks["right_eye"], strict=True)),
+                                     "left": dict(zip("xy", marks["left_eye"], strict=True))}}
+                    png = page.evaluate(harness.PAGE_CROP, {"frame": url, "face": face})["png"]
+                    coded = post(base, base64.b64decode(png.split(",", 1)[1]), False,
+                                 "image/png")["predictions"]
+                    code_both += 1
+                    code_agree += top(coded) == api
         finally:
             browser.close()
     n = len(rows)
@@ -76,6 +98,8 @@ def main() -> None:
           f"{100 * agree / max(1, both):.1f}%")
     print(f"accuracy: page crops {100 * page_right / n:.1f}%, API {100 * api_right / n:.1f}% "
           f"(no face: page {page_missed}, API {api_missed})")
+    print(f"the page's crop code on the server's detection agrees on {code_agree}/{code_both}: "
+          f"{100 * code_agree / max(1, code_both):.1f}%")
 
 
 if __name__ == "__main__":
