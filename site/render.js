@@ -155,15 +155,16 @@ function keepLabelInside(overlay, box, label, leftShare, topShare) {
   const stageWidth = overlay.clientWidth;
   const stageHeight = overlay.clientHeight;
   if (!stageWidth) return;
+  const inside = box.classList.contains('label-inside');
   const boxLeft = leftShare * stageWidth;
-  const labelWidth = label.offsetWidth;
-  const room = stageWidth - labelWidth - 2;
-  const shift = Math.min(Math.max(boxLeft + BOX_BORDER_PX, 2), Math.max(2, room)) - boxLeft;
-  label.style.left = `${Math.round(shift - BOX_BORDER_PX)}px`;
+  // Where style.css puts it: on the box's outer edge, or just inside it.
+  const wanted = boxLeft + (inside ? 2 * BOX_BORDER_PX : 0);
+  const room = Math.max(0, stageWidth - label.offsetWidth);
+  const x = Math.min(Math.max(wanted, 0), room);
+  label.style.left = `${Math.round(x - boxLeft - BOX_BORDER_PX)}px`;
   // Inside the box: below the picture's top edge even when the box reaches past it.
   const boxTop = topShare * stageHeight;
-  label.style.top = box.classList.contains('label-inside')
-    ? `${Math.round(Math.max(BOX_BORDER_PX, -boxTop + 2))}px` : '';
+  label.style.top = inside ? `${Math.round(Math.max(BOX_BORDER_PX, -boxTop + 2))}px` : '';
 }
 
 // The face box's border (style.css): the label lines up with its outer edge.

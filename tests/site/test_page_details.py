@@ -19,15 +19,16 @@ from tests.site.test_live_page import fake_answer, message, wait_for_emotion
 
 
 def edge_frames(frames: int = 30) -> list[np.ndarray]:
-    """The astronaut's head 220 px wide at the frame's top-left corner, swaying a little:
-    the mirrored camera shows it at the top right, where a label runs off the picture."""
-    tile = np.asarray(Image.fromarray(y4m.astronaut()).resize((220, 220), Image.BILINEAR))
+    """The astronaut's head 150 px wide (her face ~80 px, narrower than its label) at the
+    frame's top-left corner, swaying a little: the mirrored camera shows it at the top
+    right, where a label drawn from the box's left edge would run off the picture."""
+    tile = np.asarray(Image.fromarray(y4m.astronaut()).resize((150, 150), Image.BILINEAR))
     background = y4m.face_frames(None, frames=1)[0]
     out = []
     for i in range(frames):
         frame = background.copy()
-        dx = round(6 * np.sin(2 * np.pi * i / frames))
-        frame[0:220, 6 + dx:226 + dx] = tile
+        dx = round(3 * np.sin(2 * np.pi * i / frames))
+        frame[0:150, 3 + dx:153 + dx] = tile
         out.append(frame)
     return out
 
@@ -51,8 +52,9 @@ def test_a_label_at_the_pictures_edge_stays_inside_it(edge_page, server):
         stage = page.locator("#stage").bounding_box()
         box = page.locator("[data-testid=face-box]").bounding_box()
         label = page.locator("[data-testid=face-box] .face-label").bounding_box()
-        # The face is at the picture's right edge (mirrored) and near its top.
-        assert box["x"] + box["width"] > stage["x"] + 0.6 * stage["width"], (box, stage)
+        # The face is at the picture's right edge (mirrored), its label wider than it.
+        assert box["x"] + box["width"] > stage["x"] + 0.8 * stage["width"], (box, stage)
+        assert label["width"] > stage["x"] + stage["width"] - box["x"], (label, box, stage)
         assert label["x"] >= stage["x"] - 0.5, (label, stage)
         assert label["x"] + label["width"] <= stage["x"] + stage["width"] + 0.5, (label, stage)
         assert label["y"] >= stage["y"] - 0.5, (label, stage)
