@@ -60,6 +60,7 @@ function handleStopped() {
   tracker.clear();
   timeline.add(performance.now(), null);
   clearMessage('face');
+  clearMessage('faces');
   renderSession();
   render(performance.now());
 }
