@@ -100,8 +100,12 @@ function updateBars(rows, probs) {
 }
 
 /** How long ago a stale reading was answered, for its label. */
+function staleSeconds(track, now) {
+  return Math.max(1, Math.round((now - track.answeredAt) / 1000));
+}
+
 function staleText(track, now) {
-  return `no answer for ${Math.max(1, Math.round((now - track.answeredAt) / 1000))} s`;
+  return `no answer for ${staleSeconds(track, now)} s`;
 }
 
 /** Boxes over the video for `tracks`, in `width` x `height` frame pixels; a reading the
@@ -178,8 +182,8 @@ export function renderMain(main, bars, placeholder, now, requests) {
   if (emotionEl.textContent !== top) emotionEl.textContent = top;
   emotionEl.dataset.stale = String(stale);
   $('results').classList.toggle('is-stale', stale);
-  $('top-stale').textContent = stale ? `Last answer ${staleText(main, now)}: this is an old ` +
-    'reading.' : '';
+  $('top-stale').textContent = stale ? `No answer for ${staleSeconds(main, now)} s: this is an ` +
+    'old reading.' : '';
   $('top-emoji').textContent = top && EMOJI_SHOWN ? EMOJI[top] : EMOJI_SHOWN ? '🙂' : '';
   $('top-confidence').textContent = top ? `${Math.round(100 * probs[top])}%` : '';
   $('top-placeholder').textContent = main ? 'Reading the face…' : placeholder;
