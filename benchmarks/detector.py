@@ -254,14 +254,16 @@ def evaluate_pictures(detector: FaceDetector, size: tuple[int, int], widths: tup
     false_bg = sum(len(read_and_detect(detector, b)) for b in empty)
     detector.threads = 2
     cv2.setNumThreads(2)
-    decode, total = [], []
-    for i in range(runs + 5):
+    decode, total = [math.nan], [math.nan]       # --runs 0: recall only
+    for i in range(runs + 5 if runs else 0):
         data = timed[i % len(timed)]
         t0 = time.perf_counter()
         d = decode_image(data)
         t1 = time.perf_counter()
         detector.detect(d.image, d.scale)
         t2 = time.perf_counter()
+        if i == 5:
+            decode, total = [], []
         if i >= 5:
             decode.append((t1 - t0) * 1e3)
             total.append((t2 - t0) * 1e3)
@@ -328,7 +330,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="../shared/data", help="folder holding taiwanese/")
     p.add_argument("--per-size", type=int, default=60, help="pasted faces per face width")
-    p.add_argument("--runs", type=int, default=60, help="timed detections per thread count")
+    p.add_argument("--runs", type=int, default=60, help="timed detections per thread count "
+                   "(0: recall only)")
     p.add_argument("--only", nargs="*", help="detectors whose name contains one of these "
                    "(--only with none: no 640x480 comparison)")
     p.add_argument("--pictures", nargs="*", default=[f"{w}x{h}" for w, h in PICTURES],
