@@ -130,3 +130,31 @@ def test_a_teacher_and_a_student_taught_by_it_online(tmp_path, capsys):
     # The student is the served network: its weights load into a ResNet-34 of
     # torchvision's names and shapes.
     resnet34(num_classes=8).load_state_dict(student["weights"])
+
+
+def test_the_average_of_a_model_file_and_a_teacher_spans_both(tmp_path, capsys):
+    from training import ensemble, export
+
+    data = make_ferplus(tmp_path / "ferplus", per_split=24)
+    common = ["--data", str(data), "--cache-dir", str(tmp_path / "cache"), "--batch-size", "8",
+              "--epochs", "1", "--threads", "2"]
+    main(get_args_parser().parse_args(common + ["--input-size", "32",
+                                                "--output-dir", str(tmp_path / "r")]))
+    served = export.main(export.get_args_parser().parse_args([
+        "--checkpoint", str(tmp_path / "r" / "best.pth"), "--output", str(tmp_path / "m.pt"),
+        "--version", "test"]))
+    main(get_args_parser().parse_args(common + [
+        "--arch", "facenet", "--pretrained", str(WEIGHTS), "--input-size", "112",
+        "--output-dir", str(tmp_path / "t")]))
+    rows = ensemble.main(ensemble.get_args_parser().parse_args([
+        "--model", str(served), "--checkpoint", str(tmp_path / "t" / "best.pth"),
+        "--data", str(data), "--cache-dir", str(tmp_path / "cache"), "--sets", "ferplus",
+        "--weights", "0", "1"]))
+    # Each end of the average is one network alone, as the run's own validation saw it.
+    teacher = torch.load(tmp_path / "t" / "best.pth", weights_only=False)
+    assert [r["w"] for r in rows] == [0.0, 1.0]
+    alone = rows[1]["valid"]["ferplus"]
+    # (validation ran in bf16, this in fp32: one face may differ)
+    assert abs(alone["accuracy"] - teacher["best"]["acc"]) <= 1 / alone["n"] + 1e-6
+    assert rows[0]["valid"]["ferplus"]["n"] == alone["n"]
+    assert "mean UAR" in capsys.readouterr().out
