@@ -128,7 +128,7 @@ def create_app() -> FastAPI:
         result = await INFERENCE.arun(analyse, req.data, req.detect, model, detector)
         ms = result.timings_ms
         logger.info("face", extra={"bytes": len(req.data), "detect": req.detect,
-                                   "faces": result.faces,
+                                   "faces": result.faces, "faces_found": result.found,
                                    **{f"{k}_ms": round(v, 2) for k, v in ms.items()}})
         if "aws.event" in request.scope:   # metrics are flushed per Lambda invocation only
             metrics.add_metric("Latency", MetricUnit.Milliseconds, sum(ms.values()))

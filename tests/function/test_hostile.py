@@ -229,13 +229,13 @@ def test_exif_rotation_is_honoured_in_the_boxes(frame, orientation, fmt):
 
 
 def test_exif_rotation_of_a_large_jpeg_decoded_reduced(frame):
-    """Over DECODE_MAX_SIDE the JPEG is decoded at half size: boxes must still come back in
-    the sent picture's pixels, turned."""
-    big = frame.resize((3200, 2400))
+    """A 12 MP JPEG is decoded at half size (its smallest face still keeps enough pixels):
+    boxes must still come back in the sent picture's pixels, turned."""
+    big = frame.resize((4000, 3000))
     body = assert_sane(raw(_exif_rotated(big, 6)))
     box = body["faces"][0]["box"]
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    assert 1350 < cx < 1750 and 450 < cy < 900, box
+    assert 1687 < cx < 2187 and 562 < cy < 1125, box
 
 
 def test_corrupt_or_odd_exif(frame):
