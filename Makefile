@@ -7,7 +7,7 @@ PORT ?= 8000
 DATA ?= ../shared/data/ferplus
 EVENT ?= events/face-http-api.json
 
-.PHONY: run test lint invoke bench train evaluate export site deploy clean
+.PHONY: run test lint invoke bench train evaluate site venv clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)

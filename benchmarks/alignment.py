@@ -7,7 +7,7 @@ detector and crop_faces, classified by the shipped model.
                                    [--conditions upright turned] [--no-framing]
 
 Prints: the framing medians (the constants of function/service.py), then accuracy on the
-faces found, with and without alignment. Not a test: figures for the README.
+faces found, with and without alignment. Not a test: figures for docs/face-detection-history.md.
 """
 
 from __future__ import annotations

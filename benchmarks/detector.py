@@ -22,7 +22,8 @@ size's smallest face (function.detect.smallest_face) to a third of its height an
 sent as a JPEG (quality 90) and read as the API reads it (function.images.decode_image:
 reduced where JPEG decoding allows, EXIF-upright), boxes back in the sent pixels. Time: p50
 of decode and detection together, per picture, at 2 threads (the classifier's time per face
-comes on top: benchmarks.frame). Not a test: figures for the README and docs/detection.md.
+comes on top: benchmarks.frame). Not a test: figures for docs/detection.md and
+docs/face-detection-history.md.
 """
 
 from __future__ import annotations

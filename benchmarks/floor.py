@@ -7,7 +7,7 @@ here at the same thread count: torch.mm, and the same product through oneDNN. FL
 counted twice, independently: forward hooks on an eager ResNet-34 holding the file's
 weights (Conv2d and Linear MACs x 2, times the test-time views the file says it averages),
 and PyTorch's FlopCounterMode on the loaded file itself.
-Not a test: figures for the README (machines are noisy).
+Not a test: figures for docs/performance.md (machines are noisy).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
     python -m benchmarks.frame [--threads 2] [--runs 200] [--model PATH]
                                [--precision auto|fp32|bf16]
 
-Not a test: it prints figures for the README (machines are noisy).
+Not a test: it prints figures for docs/performance.md (machines are noisy).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ and 2 threads, the p50 of a whole 640x480 frame (decode, detect, classify) at 2 
 the largest probability difference from the shipped file on 64 real faces, and, with
 --data, majority-protocol accuracy on FER2013Valid and FER2013Test for the options that
 change the arithmetic (bf16, int8). Then benchmarks.detector's table of face detectors.
-Not a test: figures for the README (machines are noisy).
+Not a test: figures for docs/performance.md (machines are noisy).
 """
 
 from __future__ import annotations

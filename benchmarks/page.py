@@ -6,7 +6,7 @@ the served product driven in Debian's headless Chromium, its fake camera one fac
 It samples the page's "Latency" figure (what a person reads) every 200 ms after a warm-up
 and counts the POST /face answers the page received. The page sends at most one crop per
 camera frame, so the camera's frame rate caps the answer rate. Not a test: machines are noisy, so
-it prints figures for the README; run it with nothing else on the machine.
+it prints figures for docs/page-tracking.md; run it with nothing else on the machine.
 """
 
 from __future__ import annotations

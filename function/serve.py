@@ -12,8 +12,9 @@ Default: one process where SLOTS = one request per CPU runs its image work (deco
 detect, classify) at a time, with TORCH_THREADS = 1 each. benchmarks/load.py measured it
 against Starlette's 40-thread pool, one-at-a-time with every CPU per request, and
 WORKERS = 2 processes: it answered the most face crops and frames per second under load,
-with the lowest p99 (README). SLOTS=0 gives Starlette's pool back. WORKERS > 1 runs that
-many uvicorn processes, each with its own model and TORCH_THREADS = CPUs / WORKERS.
+with the lowest p99 (docs/performance.md). SLOTS=0 gives Starlette's pool back.
+WORKERS > 1 runs that many uvicorn processes, each with its own model and
+TORCH_THREADS = CPUs / WORKERS.
 """
 
 from __future__ import annotations
