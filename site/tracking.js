@@ -1,19 +1,12 @@
-// Tracks: each face followed from frame to frame, carrying its smoothed probabilities. Once
-// a face is found it is looked for next in an enlarged region around its last box, scaled
-// up for the detector, so a small face far from the camera holds; the whole frame is
-// searched when a face is lost, when none is tracked, and once a second for newcomers.
+// Tracks: each face followed from frame to frame, carrying its smoothed probabilities. Every
+// frame is searched whole, by the server's own detector (blazeface.js); a face is the same
+// track as the box of the last frame it overlaps most.
 
-import { iou, matchBoxes, smooth } from './emotions.js';
+import { matchBoxes, smooth } from './emotions.js';
 
-// Region side as a multiple of the face box: room for the face to move between frames
-// (a head turning fast moves about a face width in 1/15 s) while staying large enough in
-// the scaled-up region for the short-range model.
-const REGION_SCALE = 2.5;
-const SCAN_EVERY_MS = 1000;
 const TRACK_TTL_MS = 500; // a face the detector misses for this long has left
 const SERVER_TRACK_TTL_MS = 3000; // boxes from the server live until its next answer
 const NO_FACE_AFTER_MS = 1500;
-const SAME_FACE_IOU = 0.5;
 export const MAX_FACES = 6;
 
 export class Tracker {
@@ -47,46 +40,29 @@ export class Tracker {
   }
 
   clear() {
+    this.generation = (this.generation ?? 0) + 1;
     this.found = 0; // faces the last detection found, before MAX_FACES cut it
     this.lastFaceAt = performance.now();
     this.detectedOnce = false;
     this.serverSawNoFace = false;
     this.tracks = [];
     this.mainId = null;
-    this.lost = false;
-    this.lastScanAt = -Infinity;
   }
 
   /** Runs the detector on a snapshot; returns the tracks seen in it. */
   async detect(detector, frame, now) {
-    const regions = this.tracks.map((t) => regionAround(t));
-    const scanWhole = !this.tracks.length || this.lost || now - this.lastScanAt > SCAN_EVERY_MS;
-    if (scanWhole) this.lastScanAt = now;
-    const boxes = await detector.detect(await createImageBitmap(frame), regions, scanWhole);
+    const generation = this.generation;
+    const boxes = await detector.detect(await createImageBitmap(frame));
+    // Cleared while the worker looked (the camera stopped, a new session): not this one's.
+    if (generation !== this.generation) return [];
     this.detected = frame;
     this.frames++;
-    const seen = [];
-    // A region's box is its track's face; boxes from the whole frame are matched by overlap.
-    let merged = 0;
-    for (const box of boxes.filter((b) => b.region !== null)) {
-      const track = this.find(box.region);
-      if (!track) continue;
-      if (seen.some((t) => iou(t.box, box) > SAME_FACE_IOU)) {
-        // Two regions found one face (two tracks had converged): the older track keeps it.
-        this.tracks = this.tracks.filter((t) => t !== track);
-        merged++;
-      } else {
-        seen.push(this.place(track, box, now));
-      }
-    }
-    this.lost = seen.length + merged < regions.length;
-    const rest = this.tracks.filter((t) => !seen.includes(t));
-    const whole = boxes.filter((b) => b.region === null);
-    const fresh = whole.slice(0, MAX_FACES - seen.length);
-    const match = matchBoxes(rest, fresh);
-    fresh.forEach((box, i) => seen.push(this.place(match[i] >= 0 ? rest[match[i]] : null, box, now)));
+    const shown = boxes.slice(0, MAX_FACES);
+    const match = matchBoxes(this.tracks, shown);
+    const seen = shown.map((box, i) => this.place(match[i] >= 0 ? this.tracks[match[i]] : null,
+      box, now));
     this.detectedOnce = true;
-    this.found = seen.length + whole.length - fresh.length;
+    this.found = boxes.length;
     if (seen.length) this.lastFaceAt = now;
     return seen;
   }
@@ -152,15 +128,4 @@ export function applyPredictions(track, raw, now) {
   const dt = track.answeredAt ? (now - track.answeredAt) / 1000 : 0;
   track.probs = smooth(track.probs, raw, dt);
   track.answeredAt = now;
-}
-
-function regionAround(track) {
-  const { x, y, width, height } = track.box;
-  const side = Math.round(REGION_SCALE * Math.max(width, height));
-  return {
-    id: track.id,
-    x: Math.round(x + width / 2 - side / 2),
-    y: Math.round(y + height / 2 - side / 2),
-    side,
-  };
 }

@@ -70,9 +70,22 @@ def live_page(model: Path, video: Path, height: int = 860) -> Iterator:
             browser.close()
 
 
+# The page's face detector (site/detector.js and its worker) on a picture (a URL, e.g.
+# data:), in an open page: its boxes and eyes, largest face first. Used by
+# tests/site/test_blazeface.py.
+PAGE_DETECT = """async (frame) => {
+    const { loadDetector } = await import('/detector.js');
+    const image = new Image();
+    image.src = frame;
+    await image.decode();
+    window.pageDetector ??= await loadDetector();
+    return window.pageDetector.detect(await createImageBitmap(image));
+}"""
+
+
 # The page's own path from a frame to the crop it sends, run in an open page: the frame (a
-# URL, e.g. data:) searched whole, then around the face found (as the live page tracks it),
-# then cut and encoded as sent (crop.js, requests.js). With `face` ({box, eyes}) given, that
+# URL, e.g. data:) searched by the page's detector, the face cut and encoded as sent
+# (crop.js, requests.js). With `face` ({box, eyes}) given, that
 # detection is cut instead, lossless (PNG) and full size. Used by tests/site/test_crops.py and
 # benchmarks/page_crops.py.
 PAGE_CROP = """async ({ frame, face }) => {
@@ -96,7 +109,6 @@ PAGE_CROP = """async ({ frame, face }) => {
     window.cropDetector ??= await loadDetector();
     const tracker = new Tracker();
     await tracker.detect(window.cropDetector, canvas, 0);
-    await tracker.detect(window.cropDetector, canvas, 100);
     const track = tracker.main();
     if (!track) return { faces: 0 };
     const jpeg = new Uint8Array(await cropJpeg(canvas, track, framing));

@@ -76,8 +76,8 @@ def test_deploy_uploads_the_site_with_the_api_url(tmp_path, site_built):
     config = (bucket / "config.js").read_text()
     assert "apiUrl: 'https://abc123.execute-api.eu-west-1.amazonaws.com'" in config
     assert (bucket / "index.html").is_file() and (bucket / "app.js").is_file()
-    assert (bucket / "vendor/models/blaze_face_short_range.tflite").is_file()
-    assert (bucket / "vendor/tasks-vision/vision_wasm_module_internal.wasm").is_file()
+    assert (bucket / "vendor/models/face_detection_short_range.tflite").is_file()
+    assert (bucket / "vendor/litert/litert_wasm_internal.wasm").is_file()
     for private in ("package.json", "package-lock.json", "build.sh", "node_modules"):
         assert not (bucket / private).exists(), private
 

@@ -1,7 +1,8 @@
 """End-to-end: nothing leaves the page but face crops to the API. Every request the page and
-its detector worker make, for longer than @mediapipe/tasks-vision takes to send its first
-usage log (about 60-75 s after the detector loads), goes to the page's own origin; the
-Content-Security-Policy is in force; and /docs works with no network beyond the server."""
+its detector worker make, for longer than a library's usage log would wait to go out
+(@mediapipe/tasks-vision, the page's first detector, sent its first 60-75 s after loading),
+goes to the page's own origin; the Content-Security-Policy is in force; and /docs works
+with no network beyond the server."""
 
 from __future__ import annotations
 

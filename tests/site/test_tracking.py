@@ -87,16 +87,14 @@ def test_face_is_boxed_in_nearly_every_frame_at_every_distance(far_page, server)
     assert not page.log.page_errors
 
 
-# The tracker (site/tracking.js) against a stand-in detector that records what it is asked
-# to look at and answers from a script: regions, whole-frame scans, merging, expiry.
+# The tracker (site/tracking.js) against a stand-in detector that answers from a script:
+# faces matched from frame to frame, newcomers, a miss, expiry, and the cap on faces shown.
 TRACKER_SCRIPT = """async () => {
-    const { Tracker } = await import('/tracking.js');
-    const asked = [];
+    const { Tracker, MAX_FACES } = await import('/tracking.js');
     let answers = [];
     const detector = {
-        async detect(frame, regions, scanWhole) {
+        async detect(frame) {
             frame.close();
-            asked.push({regions: regions.map(({id, x, y, side}) => ({id, x, y, side})), scanWhole});
             return answers.shift() ?? [];
         },
     };
@@ -110,38 +108,30 @@ TRACKER_SCRIPT = """async () => {
         return seen.map((t) => t.id);
     };
     const out = {};
-    out.first = await step(0, [{...face, region: null}]);
-    out.near = await step(66, [{...face, x: 304, region: 1}]);
+    out.first = await step(0, [face]);
+    out.moved = await step(66, [{...face, x: 306}]);
     out.missed = await step(133, []);
-    out.found = await step(200, [{...face, x: 306, region: null}]);
-    // A second face appears; then its region lands on the first face (the tracks converged).
-    out.twin = await step(266, [{...face, x: 306, region: 1}, {...face, x: 380, region: null}]);
-    out.merged = await step(333, [{...face, x: 306, region: 1}, {...face, x: 308, region: 2}]);
-    out.tracks = tracker.tracks.map((t) => t.id);
-    out.expired = tracker.expire(333 + 501, false);
-    out.asked = asked;
+    out.kept = tracker.tracks.map((t) => t.id);
+    // A second face comes in beside the first, listed first (it is larger).
+    out.second = await step(200, [{...face, x: 400, width: 60, height: 60}, {...face, x: 308}]);
+    out.expired = tracker.expire(200 + 501, false);
+    const crowd = Array.from({length: MAX_FACES + 2}, (_, i) => ({...face, x: 10 + 70 * i}));
+    out.crowd = (await step(800, crowd)).length;
+    out.found = tracker.found;
+    out.max = MAX_FACES;
     return out;
 }"""
 
 
-def test_tracker_looks_around_each_face_and_scans_the_frame_when_lost(page, server):
+def test_tracker_follows_each_face_from_frame_to_frame(page, server):
     page.goto(server + "/")
     out = page.evaluate(TRACKER_SCRIPT)
-    asked = out["asked"]
-    # Nothing tracked: the whole frame is searched.
-    assert asked[0] == {"regions": [], "scanWhole": True}
     assert out["first"] == [1]
-    # Then a square 2.5x the box, centred on it, and no whole-frame scan (< 1 s since).
-    assert asked[1] == {"regions": [{"id": 1, "x": 270, "y": 170, "side": 100}],
-                        "scanWhole": False}
-    assert out["near"] == [1]
-    # The region came back empty: the face is kept (not expired yet), and the next frame
-    # searches the whole frame too; what it finds there is matched to the same face.
-    assert out["missed"] == []
-    assert asked[3]["scanWhole"] is True and asked[3]["regions"][0]["id"] == 1
-    assert out["found"] == [1]
-    assert out["twin"] == [1, 2]
-    # Two regions on one face: the older track keeps it, the other goes at once.
-    assert out["merged"] == [1]
-    assert out["tracks"] == [1]
+    assert out["moved"] == [1]  # the same face, a little to the right
+    # A frame without it: the face is kept (not expired yet) ...
+    assert out["missed"] == [] and out["kept"] == [1]
+    # ... and found again as itself; the newcomer is Face #2.
+    assert out["second"] == [2, 1]
     assert out["expired"] is True  # unseen for over 0.5 s: gone
+    # More faces than the page follows: the largest MAX_FACES, and how many there were.
+    assert out["crowd"] == out["max"] and out["found"] == out["max"] + 2

@@ -1,0 +1,301 @@
+// The server's face detector (function/detect.py, FaceDetector.detect on a picture up to
+// 640 px: its whole-picture passes), step for step, so the page finds each face, and its
+// eyes, where the server would in the same frame: the same BlazeFace short-range file run by
+// LiteRT's XNNPACK kernels at the same input sizes (320 and 128 px on the long side), fed by
+// OpenCV's INTER_AREA resizing as the server calls it, the same anchors, score threshold and
+// weighted non-maximum suppression. Pure functions on RGB pixels; `runNet` runs the network
+// (detector-worker.js). Numbers that are the server's are named as in detect.py.
+
+'use strict';
+
+// detect.py's PASSES: (input side, minimum score).
+export const PASSES = [{ side: 320, minScore: 0.75 }, { side: 128, minScore: 0.75 }];
+const ANCHORS = [[8, 2], [16, 6]];  // (stride, anchors per cell), in output order
+const STRIDE = 16;
+const NMS_IOU = 0.3;
+const POSITIONS = [0, 2, 3, 4, 5, 6, 7];  // rows of a prediction that are points
+// The whole-picture passes cover a picture whose smallest face (40 px) is at least 20 px of
+// the 320 px pass: up to 640 px on its long side. The server tiles larger pictures.
+export const LARGEST_PICTURE = 640;
+
+/** {data: Uint8Array RGB, width, height} from RGBA pixels (ImageData). */
+export function rgbOf(rgba, width, height) {
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0, j = 0; j < data.length; i += 4, j += 3) {
+    data[j] = rgba[i];
+    data[j + 1] = rgba[i + 1];
+    data[j + 2] = rgba[i + 2];
+  }
+  return { data, width, height };
+}
+
+// Python's round(): halves to even, as detect.py's box corners are rounded.
+function roundEven(x) {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+// OpenCV's computeResizeAreaTab: the source pixels each output pixel averages, weighted by
+// how much of it falls in the output pixel's cell.
+function areaTable(ssize, dsize) {
+  const scale = ssize / dsize;
+  const rows = [];
+  for (let d = 0; d < dsize; d++) {
+    const f1 = d * scale;
+    const f2 = f1 + scale;
+    const cell = Math.min(scale, ssize - f1);
+    let s2 = Math.min(Math.floor(f2), ssize - 1);
+    const s1 = Math.min(Math.ceil(f1), s2);
+    const taps = [];
+    if (s1 - f1 > 1e-3) taps.push([s1 - 1, (s1 - f1) / cell]);
+    for (let s = s1; s < s2; s++) taps.push([s, 1 / cell]);
+    if (f2 - s2 > 1e-3) taps.push([s2, Math.min(f2 - s2, 1, cell) / cell]);
+    rows.push(taps);
+  }
+  return rows;
+}
+
+// OpenCV's INTER_AREA when shrinking both ways: each output pixel the area-weighted mean of
+// the source pixels under it, rounded; an exact 2x halving is the SIMD path's (sum + 2) >> 2.
+function shrinkArea(src, width, height) {
+  const out = new Uint8Array(width * height * 3);
+  const s = src.data;
+  if (src.width === 2 * width && src.height === 2 * height) {
+    const row = src.width * 3;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const a = (2 * y * src.width + 2 * x) * 3;
+        const o = (y * width + x) * 3;
+        for (let c = 0; c < 3; c++) {
+          out[o + c] = (s[a + c] + s[a + 3 + c] + s[a + row + c] + s[a + row + 3 + c] + 2) >> 2;
+        }
+      }
+    }
+    return { data: out, width, height };
+  }
+  const xs = areaTable(src.width, width);
+  const ys = areaTable(src.height, height);
+  const line = new Float64Array(width * 3);
+  for (let y = 0; y < height; y++) {
+    const acc = new Float64Array(width * 3);
+    for (const [sy, beta] of ys[y]) {
+      line.fill(0);
+      const base = sy * src.width * 3;
+      for (let x = 0; x < width; x++) {
+        for (const [sx, alpha] of xs[x]) {
+          const p = base + sx * 3;
+          line[x * 3] += s[p] * alpha;
+          line[x * 3 + 1] += s[p + 1] * alpha;
+          line[x * 3 + 2] += s[p + 2] * alpha;
+        }
+      }
+      for (let i = 0; i < acc.length; i++) acc[i] += line[i] * beta;
+    }
+    for (let i = 0; i < acc.length; i++) out[y * width * 3 + i] = roundEven(acc[i]);
+  }
+  return { data: out, width, height };
+}
+
+// OpenCV's INTER_AREA when enlarging (either way): linear interpolation whose weights put
+// each output pixel's cell on the source grid, in its fixed point (11-bit weights).
+function areaCoefficients(ssize, dsize) {
+  const scale = ssize / dsize;
+  const inv = dsize / ssize;
+  const taps = [];
+  for (let d = 0; d < dsize; d++) {
+    let s = Math.floor(d * scale);
+    let f = (d + 1) - (s + 1) * inv;
+    f = f <= 0 ? 0 : f - Math.floor(f);
+    if (s < 0) { f = 0; s = 0; }
+    if (s >= ssize - 1) { f = 0; s = ssize - 1; }
+    const b = Math.round(f * 2048);
+    taps.push([s, Math.min(s + 1, ssize - 1), 2048 - b, b]);
+  }
+  return taps;
+}
+
+function enlargeArea(src, width, height) {
+  const out = new Uint8Array(width * height * 3);
+  const s = src.data;
+  const xs = areaCoefficients(src.width, width);
+  const ys = areaCoefficients(src.height, height);
+  const horizontal = (sy) => {
+    const row = new Int32Array(width * 3);
+    const base = sy * src.width * 3;
+    for (let x = 0; x < width; x++) {
+      const [a, b, wa, wb] = xs[x];
+      for (let c = 0; c < 3; c++) {
+        row[x * 3 + c] = s[base + a * 3 + c] * wa + s[base + b * 3 + c] * wb;
+      }
+    }
+    return row;
+  };
+  const rows = new Map();
+  const rowOf = (sy) => {
+    if (!rows.has(sy)) rows.set(sy, horizontal(sy));
+    return rows.get(sy);
+  };
+  for (let y = 0; y < height; y++) {
+    const [a, b, wa, wb] = ys[y];
+    const r0 = rowOf(a);
+    const r1 = rowOf(b);
+    const o = y * width * 3;
+    // OpenCV's SIMD rows (VResizeLinearVec_32s8u): each term shifted down 4 bits, then
+    // multiplied keeping the high 16 bits, then rounded from 2 fractional bits.
+    for (let i = 0; i < width * 3; i++) {
+      const v = (((r0[i] >> 4) * wa) >> 16) + (((r1[i] >> 4) * wb) >> 16) + 2 >> 2;
+      out[o + i] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return { data: out, width, height };
+}
+
+/** cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA). */
+export function resizeArea(src, width, height) {
+  if (src.width === width && src.height === height) return src;
+  if (src.width >= width && src.height >= height) return shrinkArea(src, width, height);
+  return enlargeArea(src, width, height);
+}
+
+/** detect.py's _Pyramid: halvings while at least twice the size, then one INTER_AREA step. */
+export class Pyramid {
+  constructor(image) {
+    this.levels = [image];
+  }
+
+  resized(width, height) {
+    let level = 0;
+    let im = this.levels[0];
+    while (im.width >= 2 * width && im.height >= 2 * height) {
+      if (level + 1 === this.levels.length) {
+        this.levels.push(resizeArea(im, Math.floor(im.width / 2), Math.floor(im.height / 2)));
+      }
+      level++;
+      im = this.levels[level];
+    }
+    return resizeArea(im, width, height);
+  }
+}
+
+/** One pass's input: where the picture goes in it, and the network's input size. */
+export function passLayout(width, height, side) {
+  const s = side / Math.max(width, height);
+  const nw = Math.max(1, roundEven(width * s));
+  const nh = Math.max(1, roundEven(height * s));
+  const cw = Math.ceil(nw / STRIDE) * STRIDE;
+  const ch = Math.ceil(nh / STRIDE) * STRIDE;
+  return { s, nw, nh, cw, ch, ox: Math.floor((cw - nw) / 2), oy: Math.floor((ch - nh) / 2) };
+}
+
+/** The network's input (1, ch, cw, 3) in [-1, 1], the letterbox's bars black. */
+export function passInput(small, layout) {
+  const { cw, ch, ox, oy } = layout;
+  const input = new Float32Array(cw * ch * 3).fill(-1);
+  const s = small.data;
+  for (let y = 0; y < small.height; y++) {
+    let o = ((y + oy) * cw + ox) * 3;
+    let i = y * small.width * 3;
+    for (let x = 0; x < small.width * 3; x++) input[o++] = s[i++] / 127.5 - 1;
+  }
+  return input;
+}
+
+const anchorCache = new Map();
+
+function anchors(width, height) {
+  const key = `${width}x${height}`;
+  if (!anchorCache.has(key)) {
+    const out = [];
+    for (const [stride, n] of ANCHORS) {
+      for (let y = 0; y < Math.floor(height / stride); y++) {
+        for (let x = 0; x < Math.floor(width / stride); x++) {
+          for (let k = 0; k < n; k++) out.push(x * stride + stride / 2, y * stride + stride / 2);
+        }
+      }
+    }
+    anchorCache.set(key, Float32Array.from(out));
+  }
+  return anchorCache.get(key);
+}
+
+/** The faces over the pass's score threshold, as {pts: 16 numbers (centre, size, six
+ * landmarks) in the picture's pixels, score}. */
+export function decode(logits, raw, layout, minScore) {
+  const { cw, ch, ox, oy, s } = layout;
+  const a = anchors(cw, ch);
+  const threshold = Math.log(minScore / (1 - minScore));
+  const found = [];
+  for (let i = 0; i < logits.length; i++) {
+    if (!(logits[i] > threshold)) continue;
+    const pts = Array.from(raw.subarray(i * 16, i * 16 + 16));
+    for (const row of POSITIONS) {
+      pts[2 * row] += a[2 * i] - ox;
+      pts[2 * row + 1] += a[2 * i + 1] - oy;
+    }
+    found.push({ pts: pts.map((v) => v / s), score: 1 / (1 + Math.exp(-logits[i])) });
+  }
+  return found;
+}
+
+/** detect.py's _blend: each group overlapping the best remaining face by more than NMS_IOU
+ * becomes their score-weighted mean; largest first. */
+export function blend(found) {
+  const order = [...found].sort((p, q) => q.score - p.score);
+  const edges = order.map(({ pts }) => [pts[0] - pts[2] / 2, pts[1] - pts[3] / 2,
+    pts[0] + pts[2] / 2, pts[1] + pts[3] / 2]);
+  const left = order.map(() => true);
+  const out = [];
+  for (let i = 0; i < order.length; i++) {
+    if (!left[i]) continue;
+    const [ax0, ay0, ax1, ay1] = edges[i];
+    const area = order[i].pts[2] * order[i].pts[3];
+    const sum = new Array(16).fill(0);
+    let weight = 0;
+    for (let j = 0; j < order.length; j++) {
+      if (!left[j]) continue;
+      const [bx0, by0, bx1, by1] = edges[j];
+      const iw = Math.max(0, Math.min(ax1, bx1) - Math.max(ax0, bx0));
+      const ih = Math.max(0, Math.min(ay1, by1) - Math.max(ay0, by0));
+      const inter = iw * ih;
+      const union = area + order[j].pts[2] * order[j].pts[3] - inter + 1e-9;
+      if (j !== i && !(inter / union > NMS_IOU)) continue;
+      left[j] = false;
+      const w = order[j].score;
+      order[j].pts.forEach((v, k) => { sum[k] += v * w; });
+      weight += w;
+    }
+    out.push({ pts: sum.map((v) => v / weight), score: order[i].score });
+  }
+  return out.sort((p, q) => q.pts[2] * q.pts[3] - p.pts[2] * p.pts[3]);
+}
+
+/** detect.py's _to_detection: the box in whole pixels, clipped; the eyes as found. */
+export function toFace({ pts, score }, width, height) {
+  const [cx, cy, bw, bh] = pts;
+  const x0 = Math.min(width - 1, Math.max(0, roundEven(cx - bw / 2)));
+  const y0 = Math.min(height - 1, Math.max(0, roundEven(cy - bh / 2)));
+  const x1 = Math.min(width, roundEven(cx + bw / 2));
+  const y1 = Math.min(height, roundEven(cy + bh / 2));
+  return {
+    x: x0, y: y0, width: Math.max(1, x1 - x0), height: Math.max(1, y1 - y0), score,
+    // The person's right eye (the picture's left) first, as the server's landmarks.
+    eyes: { right: { x: pts[4], y: pts[5] }, left: { x: pts[6], y: pts[7] } },
+  };
+}
+
+/**
+ * The faces in an RGB picture (at most LARGEST_PICTURE px on its long side), largest first,
+ * as the server finds them. `runNet(input, width, height)` resolves to the network's
+ * {logits, raw} for an input of that size.
+ */
+export async function detectFaces(image, runNet) {
+  const pyramid = new Pyramid(image);
+  const found = [];
+  for (const { side, minScore } of PASSES) {
+    const layout = passLayout(image.width, image.height, side);
+    const small = pyramid.resized(layout.nw, layout.nh);
+    const { logits, raw } = await runNet(passInput(small, layout), layout.cw, layout.ch);
+    found.push(...decode(logits, raw, layout, minScore));
+  }
+  return blend(found).map((f) => toFace(f, image.width, image.height));
+}

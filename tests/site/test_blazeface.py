@@ -1,0 +1,115 @@
+"""The page finds faces where the server does: its detector (site/blazeface.js, run by
+LiteRT.js in the page's worker) against the server's (function/detect.py) on the same
+pictures — camera frames with faces small and large, several faces, a tilted head, a small
+portrait picture like the taiwanese heads, and none. Same faces, same order, boxes to the
+pixel, eyes to a hundredth of a pixel."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+
+import pytest
+from PIL import Image
+
+from function.detect import SHORT_RANGE, FaceDetector, weights_path
+from tests.site import y4m
+from tests.site.conftest import PageLog, open_context
+from tests.site.harness import PAGE_DETECT, REPO
+
+
+def png_url(image: Image.Image) -> str:
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def frame_with(widths: list[int], size=(640, 480), tilt: float = 0) -> Image.Image:
+    """The astronaut's head, her face this many px wide each time, side by side on a plain
+    background."""
+    x, y, w, h = y4m.ASTRONAUT_FACE
+    from skimage import data
+
+    head = Image.fromarray(data.astronaut()).crop((x - 45, y - 50, x + w + 45, y + h + 70))
+    canvas = Image.new("RGB", size, (70, 78, 92))
+    left = 4
+    for width in widths:
+        k = width / w
+        f = head.resize((round(head.width * k), round(head.height * k)), Image.LANCZOS)
+        if tilt:
+            f = f.rotate(tilt, resample=Image.BICUBIC, fillcolor=(70, 78, 92))
+        canvas.paste(f, (left, (size[1] - f.height) // 2))
+        left += f.width + 8
+    return canvas
+
+
+PICTURES = {
+    "one face": lambda: Image.fromarray(y4m.face_frames(y4m.astronaut(), frames=1)[0]),
+    "small faces": lambda: frame_with([44, 60, 90]),
+    "large face": lambda: frame_with([250]),
+    "tilted": lambda: frame_with([160], tilt=25),
+    "portrait head": lambda: frame_with([80], size=(154, 192)),
+    "16:9 frame": lambda: frame_with([70, 140], size=(640, 360)),
+    "no face": lambda: Image.new("RGB", (640, 480), (70, 78, 92)),
+}
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector()
+
+
+@pytest.fixture(scope="module")
+def page(browser, server):
+    context = open_context(browser, camera=False)
+    page = context.new_page()
+    page.log = PageLog(page)
+    page.goto(server + "/")
+    yield page
+    print("\n".join(page.log.lines[-40:]))
+    context.close()
+
+
+@pytest.mark.parametrize("name", PICTURES)
+def test_the_page_finds_the_faces_the_server_finds(page, detector, name):
+    image = PICTURES[name]()
+    server = detector.detect(image)
+    found = page.evaluate(PAGE_DETECT, png_url(image))
+    assert len(found) == len(server), (found, server)
+    if name != "no face":
+        assert server, "the picture should hold a face"
+    for mine, theirs in zip(found, server, strict=True):
+        assert (mine["x"], mine["y"], mine["width"], mine["height"]) == (
+            theirs.box.x, theirs.box.y, theirs.box.width, theirs.box.height)
+        assert mine["score"] == pytest.approx(theirs.score, abs=1e-4)
+        for eye in ("right", "left"):
+            x, y = theirs.landmarks[f"{eye}_eye"]
+            assert math.dist((mine["eyes"][eye]["x"], mine["eyes"][eye]["y"]), (x, y)) < 0.01
+
+
+def test_the_page_shrinks_a_large_frame_to_the_servers_whole_picture_size(page, detector):
+    """A 1280x720 frame is searched in a 640x360 copy; the boxes come back in its pixels."""
+    image = frame_with([120, 260], size=(1280, 720))
+    small = detector.detect(image.resize((640, 360), Image.BILINEAR, reducing_gap=None))
+    found = page.evaluate(PAGE_DETECT, png_url(image))
+    assert len(found) == len(small) == 2
+    for mine, theirs in zip(found, small, strict=True):
+        # The browser's own shrinking, not OpenCV's: within a few pixels of 1280 x 720.
+        assert abs(mine["x"] - 2 * theirs.box.x) < 6
+        assert abs(mine["width"] - 2 * theirs.box.width) < 8
+
+
+def test_the_page_ships_the_servers_model_file():
+    page = REPO / "site" / "vendor" / "models" / "face_detection_short_range.tflite"
+    assert page.read_bytes() == weights_path(SHORT_RANGE).read_bytes()
+
+
+def test_the_model_file_is_rewritten_for_each_input_size(page):
+    """tflite-shape.js: sizes that are not multiples of 16 are refused, not run."""
+    message = page.evaluate("""async () => {
+        const { withInputShape } = await import('/tflite-shape.js');
+        try { withInputShape(new Uint8Array(8), 100, 128); } catch (e) { return e.message; }
+        return null;
+    }""")
+    assert message and "multiples of 16" in message
