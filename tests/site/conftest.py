@@ -90,3 +90,24 @@ def page(context):
     yield page
     # Captured output: pytest shows it only when the test failed.
     print("\n".join(page.log.lines[-40:]))
+
+
+@pytest.fixture(scope="module")
+def modules_page(browser, server):
+    """A page without a camera: it only lends its modules to a test (nothing else runs
+    beside them)."""
+    context = open_context(browser, camera=False)
+    page = context.new_page()
+    page.log = PageLog(page)
+    page.goto(server + "/")
+    yield page
+    print("\n".join(page.log.lines[-40:]))
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def face_detector():
+    """The server's face detector (function/detect.py)."""
+    from function.detect import FaceDetector
+
+    return FaceDetector()

@@ -13,9 +13,8 @@ import math
 import pytest
 from PIL import Image
 
-from function.detect import SHORT_RANGE, FaceDetector, weights_path
+from function.detect import SHORT_RANGE, weights_path
 from tests.site import y4m
-from tests.site.conftest import PageLog, open_context
 from tests.site.harness import PAGE_DETECT, REPO
 
 
@@ -55,27 +54,11 @@ PICTURES = {
 }
 
 
-@pytest.fixture(scope="module")
-def detector() -> FaceDetector:
-    return FaceDetector()
-
-
-@pytest.fixture(scope="module")
-def page(browser, server):
-    context = open_context(browser, camera=False)
-    page = context.new_page()
-    page.log = PageLog(page)
-    page.goto(server + "/")
-    yield page
-    print("\n".join(page.log.lines[-40:]))
-    context.close()
-
-
 @pytest.mark.parametrize("name", PICTURES)
-def test_the_page_finds_the_faces_the_server_finds(page, detector, name):
+def test_the_page_finds_the_faces_the_server_finds(modules_page, face_detector, name):
     image = PICTURES[name]()
-    server = detector.detect(image)
-    found = page.evaluate(PAGE_DETECT, png_url(image))
+    server = face_detector.detect(image)
+    found = modules_page.evaluate(PAGE_DETECT, png_url(image))
     assert len(found) == len(server), (found, server)
     if name != "no face":
         assert server, "the picture should hold a face"
@@ -88,11 +71,11 @@ def test_the_page_finds_the_faces_the_server_finds(page, detector, name):
             assert math.dist((mine["eyes"][eye]["x"], mine["eyes"][eye]["y"]), (x, y)) < 0.01
 
 
-def test_the_page_shrinks_a_large_frame_to_the_servers_whole_picture_size(page, detector):
+def test_the_page_shrinks_a_large_frame_to_the_whole_picture_size(modules_page, face_detector):
     """A 1280x720 frame is searched in a 640x360 copy; the boxes come back in its pixels."""
     image = frame_with([120, 260], size=(1280, 720))
-    small = detector.detect(image.resize((640, 360), Image.BILINEAR, reducing_gap=None))
-    found = page.evaluate(PAGE_DETECT, png_url(image))
+    small = face_detector.detect(image.resize((640, 360), Image.BILINEAR, reducing_gap=None))
+    found = modules_page.evaluate(PAGE_DETECT, png_url(image))
     assert len(found) == len(small) == 2
     for mine, theirs in zip(found, small, strict=True):
         # The browser's own shrinking, not OpenCV's: within a few pixels of 1280 x 720.
@@ -105,9 +88,9 @@ def test_the_page_ships_the_servers_model_file():
     assert page.read_bytes() == weights_path(SHORT_RANGE).read_bytes()
 
 
-def test_the_model_file_is_rewritten_for_each_input_size(page):
+def test_the_model_file_is_rewritten_for_each_input_size(modules_page):
     """tflite-shape.js: sizes that are not multiples of 16 are refused, not run."""
-    message = page.evaluate("""async () => {
+    message = modules_page.evaluate("""async () => {
         const { withInputShape } = await import('/tflite-shape.js');
         try { withInputShape(new Uint8Array(8), 100, 128); } catch (e) { return e.message; }
         return null;

@@ -15,9 +15,7 @@ import pytest
 from PIL import Image
 
 from function import service
-from function.detect import FaceDetector
 from tests.site import y4m
-from tests.site.conftest import PageLog, open_context
 from tests.site.harness import PAGE_CROP
 
 FRAMING = json.loads(service.FRAMING_FILE.read_text())
@@ -47,33 +45,16 @@ def eye_angle(right, left) -> float:
     return math.degrees(math.atan2(left[1] - right[1], left[0] - right[0]))
 
 
-@pytest.fixture(scope="module")
-def detector() -> FaceDetector:
-    return FaceDetector()
-
-
-@pytest.fixture(scope="module")
-def crop_page(browser, server):
-    # No camera: the page only lends its modules; nothing else runs beside them.
-    context = open_context(browser, camera=False)
-    page = context.new_page()
-    page.log = PageLog(page)
-    page.goto(server + "/")
-    yield page
-    print("\n".join(page.log.lines[-40:]))
-    context.close()
-
-
 @pytest.mark.parametrize("tilt", [0, 22], ids=lambda t: f"tilt{t}")
-def test_the_pages_crop_code_cuts_what_the_server_cuts(crop_page, detector, tilt):
+def test_the_pages_crop_code_cuts_what_the_server_cuts(modules_page, face_detector, tilt):
     """Given the same detection, crop.js and the server's _crop agree pixel for pixel
     (rotation, framing, sampling and the repeated edge alike)."""
     image = frame(tilt)
-    [face] = service.crop_faces(image, detector)
+    [face] = service.crop_faces(image, face_detector)
     marks = face.landmarks
     eyes = {"right": dict(zip("xy", marks["right_eye"], strict=True)),
             "left": dict(zip("xy", marks["left_eye"], strict=True))}
-    out = crop_page.evaluate(PAGE_CROP, {"frame": data_url(image),
+    out = modules_page.evaluate(PAGE_CROP, {"frame": data_url(image),
                                          "face": {"box": face.box.__dict__, "eyes": eyes}})
     page = Image.open(io.BytesIO(base64.b64decode(out["png"].split(",", 1)[1]))).convert("RGB")
     assert page.size == face.crop.size
@@ -94,14 +75,14 @@ def framing_of(box: dict, right: tuple, left: tuple) -> tuple[float, float, floa
 
 
 @pytest.mark.parametrize("tilt", [0, 22], ids=lambda t: f"tilt{t}")
-def test_the_page_crops_a_face_as_the_server_does(crop_page, detector, tilt):
+def test_the_page_crops_a_face_as_the_server_does(modules_page, face_detector, tilt):
     """Each side with its own detector (the page's copy of the server's passes in its
     worker, the server's LiteRT passes): the crop the page sends is turned and framed as
     the server's own crop of the frame, and what the model reads of the two (grey, 96 px)
     correlates at 0.98 or more after the page's JPEG encoding."""
     image = frame(tilt)
-    [face] = service.crop_faces(image, detector)
-    out = crop_page.evaluate(PAGE_CROP, {"frame": data_url(image), "face": None})
+    [face] = service.crop_faces(image, face_detector)
+    out = modules_page.evaluate(PAGE_CROP, {"frame": data_url(image), "face": None})
     assert out["faces"] == 1
     sent = Image.open(io.BytesIO(base64.b64decode(out["jpeg"])))
     assert sent.format == "JPEG" and max(sent.size) <= 224
