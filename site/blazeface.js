@@ -44,7 +44,7 @@ function areaTable(ssize, dsize) {
     const f1 = d * scale;
     const f2 = f1 + scale;
     const cell = Math.min(scale, ssize - f1);
-    let s2 = Math.min(Math.floor(f2), ssize - 1);
+    const s2 = Math.min(Math.floor(f2), ssize - 1);
     const s1 = Math.min(Math.ceil(f1), s2);
     const taps = [];
     if (s1 - f1 > 1e-3) taps.push([s1 - 1, (s1 - f1) / cell]);

@@ -26,6 +26,7 @@ const MAX_SHAPES = 8;
 const WARM_UP = [[320, 240], [128, 96]];
 
 let modelBytes = null;
+let canvas = null;
 const compiled = new Map();
 
 async function load() {
@@ -88,7 +89,12 @@ async function detect(frame) {
   const k = Math.min(1, blazeface.LARGEST_PICTURE / Math.max(frame.width, frame.height));
   const width = Math.max(1, Math.round(frame.width * k));
   const height = Math.max(1, Math.round(frame.height * k));
-  const canvas = new OffscreenCanvas(width, height);
+  // One canvas for every frame (resized only when the frame's size changes).
+  canvas ??= new OffscreenCanvas(width, height);
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  }
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(frame, 0, 0, width, height);
