@@ -16,9 +16,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from function.model import LABELS, read_info
 from training.augment import VIEWS, normalize, view_batch
 from training.facenet import FaceNet
-from training.resnet import resnet34
+from training.resnet import from_model_file, resnet34
 
 
 def checkpoint_network(ckpt: dict) -> torch.nn.Module:
@@ -50,6 +51,79 @@ def teacher_probabilities(checkpoint: str, images: torch.Tensor) -> torch.Tensor
     return logits.softmax(1)
 
 
+def teacher_size(path: str) -> int:
+    """The input size a teacher (a train.py checkpoint or a model file) answers at."""
+    path = path.strip()
+    if path.endswith(".pth"):
+        return int(torch.load(path, map_location="cpu", weights_only=False)["args"]
+                   ["input_size"])
+    return read_info(path).input_size
+
+
+class Member:
+    """One network of a teacher: its input, and the constant that puts its logits under
+    the training prior (a checkpoint's own logit adjustment; for a model file, its export
+    shifts taken back out and the student's adjustment added)."""
+
+    def __init__(self, net: torch.nn.Module, size: int, mean: float, std: float,
+                 shift: torch.Tensor | None) -> None:
+        self.net, self.size, self.mean, self.std, self.shift = net, size, mean, std, shift
+
+
+def parse_file_shift(text: str) -> tuple[float, list[tuple[int, float]]]:
+    """``"prior=0.25,Contempt=-0.7,Anger=0.4"`` (what a model file's export folded into
+    ``fc.bias``: its ``--prior-shift``, ``--contempt-offset``, ``--class-offset``) ->
+    (prior share, [(class, value), ...])."""
+    prior, raises = 0.0, []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        name, _, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if number is None or (name != "prior" and name not in LABELS):
+            raise SystemExit(f"--teacher-file-shift: {item!r}: expected prior=VALUE or "
+                             f"CLASS=VALUE with CLASS one of {', '.join(LABELS)}")
+        if name == "prior":
+            prior = number
+        else:
+            raises.append((LABELS.index(name), number))
+    return prior, raises
+
+
+def load_member(path: str, device: str, prior: torch.Tensor | None, tau: float,
+                file_shift: str = "") -> Member:
+    """A train.py checkpoint (its best weights) or a model file, as a teacher member.
+    ``prior`` and ``tau`` are the student's training mix prior and logit adjustment: a
+    model file holds neither its own prior nor its export shifts, so the shifts are given
+    (``file_shift``) and the student's prior stands for the file's training one."""
+    if path.endswith(".pth"):
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        net = checkpoint_network(ckpt)
+        t = float(ckpt["args"].get("logit_adjust", 0.0))
+        p = ckpt.get("prior")
+        shift = t * p.log() if t and p is not None else None
+        size, mean, std = int(ckpt["args"]["input_size"]), ckpt["mean"], ckpt["std"]
+    else:
+        info, net = read_info(path), from_model_file(path)
+        if net is None:
+            raise SystemExit(f"--teacher {path}: holds no plain ResNet-34 (an int8 copy or a "
+                             "view average cannot teach)")
+        net = net.to(memory_format=torch.channels_last)
+        share, raises = parse_file_shift(file_shift)
+        if share and prior is None:
+            raise SystemExit("--teacher-file-shift: a prior share needs the training prior")
+        # What export added to fc.bias, taken back out.
+        shift = -sum((v * F.one_hot(torch.tensor(k), len(LABELS)) for k, v in raises),
+                     torch.zeros(len(LABELS)))
+        if prior is not None:
+            shift = shift + (tau - share) * prior.log()
+        size, mean, std = info.input_size, info.mean[0], info.std[0]
+    net = net.to(device)
+    net.requires_grad_(False)
+    return Member(net, size, mean, std, shift.to(device) if shift is not None else None)
+
+
 class OnlineTeacher:
     """A teacher that answers on every training batch, on the very view the student sees
     (augmented, degraded): consistent targets, where answers fixed per stored face would
@@ -58,33 +132,41 @@ class OnlineTeacher:
 
     The teacher's answer is taken under its training prior (its plain logits plus its own
     logit adjustment), the distribution a student trained with the same adjustment is
-    asked to match; blending it with the labels then mixes two estimates of one thing."""
+    asked to match; blending it with the labels then mixes two estimates of one thing.
+
+    Several networks (comma-separated paths) teach as one: their log-probabilities averaged
+    with ``shares``, as ``training.ensemble`` measures them."""
 
     def __init__(self, checkpoint: str, weight: float, device: str = "cpu",
-                 amp: bool = True) -> None:
-        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        self.net = checkpoint_network(ckpt).to(device)
-        self.net.requires_grad_(False)
-        self.size = int(ckpt["args"]["input_size"])
-        self.mean, self.std = ckpt["mean"], ckpt["std"]
-        tau = float(ckpt["args"].get("logit_adjust", 0.0))
-        prior = ckpt.get("prior")
-        self.log_prior = tau * prior.log().to(device) if tau and prior is not None else None
+                 amp: bool = True, shares: list[float] | None = None,
+                 prior: torch.Tensor | None = None, tau: float = 0.0,
+                 file_shift: str = "") -> None:
+        paths = [t.strip() for t in checkpoint.split(",") if t.strip()]
+        shares = shares or [1.0 / len(paths)] * len(paths)
+        if len(shares) != len(paths) or min(shares) < 0 or not sum(shares):
+            raise SystemExit(f"--teacher-shares: {len(paths)} non-negative shares expected, "
+                             f"one per --teacher path, got {shares}")
+        self.members = [load_member(t, device, prior, tau, file_shift) for t in paths]
+        self.shares = [s / sum(shares) for s in shares]
+        self.size = max(m.size for m in self.members)
         self.weight, self.device, self.amp = weight, device, amp
 
     @torch.no_grad()
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """The teacher's probabilities for float (N, 1, S, S) faces in [0, 1]."""
-        if x.shape[-1] != self.size:
-            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear",
-                              align_corners=False, antialias=True)
-        x = normalize(x, self.mean, self.std).to(self.device)
-        with torch.autocast(device_type=self.device.split(":")[0], dtype=torch.bfloat16,
-                            enabled=self.amp):
-            logits = self.net(x).float()
-        if self.log_prior is not None:
-            logits = logits + self.log_prior
-        return logits.softmax(1)
+        total = 0.0
+        for m, share in zip(self.members, self.shares, strict=True):
+            view = x if x.shape[-1] == m.size else F.interpolate(
+                x, size=(m.size, m.size), mode="bilinear", align_corners=False,
+                antialias=True)
+            view = normalize(view, m.mean, m.std).to(self.device)
+            with torch.autocast(device_type=self.device.split(":")[0], dtype=torch.bfloat16,
+                                enabled=self.amp):
+                logits = m.net(view).float()
+            if m.shift is not None:
+                logits = logits + m.shift
+            total = total + share * logits.log_softmax(1)
+        return total.softmax(1)
 
     def blend(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """``targets`` with the teacher's answers on ``x`` mixed in by ``weight``."""

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from function.model import LABELS
 from training.augment import augment_batch, degrade_batch, normalize, resize_batch
-from training.distill import OnlineTeacher, teacher_probabilities
+from training.distill import OnlineTeacher, teacher_probabilities, teacher_size
 from training.facenet import DLIB_WEIGHTS, MIN_INPUT, FaceNet, calibrate_batchnorm
 from training.ferplus import majority_faces, majority_labels, read_split, soft_targets
 from training.metrics import metrics
@@ -67,7 +67,15 @@ def get_args_parser() -> argparse.ArgumentParser:
                    help="also keep the checkpoints of the last N epochs (epoch-NN.pth), for "
                         "training.soup")
     p.add_argument("--teacher", default=None,
-                   help="checkpoint whose multi-view answers are blended into the targets")
+                   help="checkpoint whose multi-view answers are blended into the targets; "
+                        "online, also several (comma-separated checkpoints or model files) "
+                        "averaged")
+    p.add_argument("--teacher-shares", default=None,
+                   help="online: comma-separated shares of the --teacher paths in their "
+                        "average of log-probabilities (default: equal)")
+    p.add_argument("--teacher-file-shift", default="",
+                   help="online: the shifts a model-file teacher's export folded into "
+                        "fc.bias, taken back out, e.g. prior=0.25,Contempt=-0.7,Anger=0.4")
     p.add_argument("--teacher-weight", type=float, default=0.5,
                    help="share of the teacher in each target (the rest: the votes)")
     p.add_argument("--teacher-mode", default="fixed", choices=("fixed", "online"),
@@ -279,9 +287,14 @@ def main(args) -> dict:
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     mix = parse_mix(args.mix)
-    online = OnlineTeacher(args.teacher, args.teacher_weight, args.device, args.amp) \
-        if args.teacher and args.teacher_mode == "online" else None
-    work_size = max(args.input_size, online.size if online else 0)
+    online = args.teacher and args.teacher_mode == "online"
+    if not online and (args.teacher_shares or args.teacher_file_shift or
+                       (args.teacher and "," in args.teacher)):
+        raise SystemExit("several teachers, --teacher-shares and --teacher-file-shift need "
+                         "--teacher-mode online")
+    # The sources are made at the largest teacher's size: read it before loading them.
+    work_size = max([args.input_size, *(teacher_size(t) for t in args.teacher.split(",")
+                                        if t.strip())] if online else [args.input_size])
     sources = load_sources(mix, args.data, args.sets_root, work_size, args.cache_dir,
                            args.smoothing, args.limit)
     valid_sets = load_valid(list(dict.fromkeys([FERPLUS, *mix])), args.data, args.sets_root,
@@ -293,16 +306,22 @@ def main(args) -> dict:
     print("train " + ", ".join(f"{s.name} {len(s.images)} ({mix[s.name]:.0%})" for s in sources)
           + "; valid " + ", ".join(f"{v.name} {len(v.images)}" for v in valid_sets)
           + f"; mean {mean} std {std}", flush=True)
+    prior = class_prior(sources, mix)
     if online:
+        shares = [float(t) for t in args.teacher_shares.split(",")] \
+            if args.teacher_shares else None
+        online = OnlineTeacher(args.teacher, args.teacher_weight, args.device, args.amp,
+                               shares, prior, args.logit_adjust, args.teacher_file_shift)
         print(f"teacher {args.teacher} answers every batch at {online.size} px", flush=True)
-    elif args.teacher:
+    else:
+        online = None
+    if args.teacher and not online:
         t0 = time.time()
         for s in sources:
             taught = teacher_probabilities(args.teacher, s.images)
             s.targets = (1 - args.teacher_weight) * s.targets + args.teacher_weight * taught
         print(f"teacher {args.teacher} blended into the targets ({time.time() - t0:.0f} s)",
               flush=True)
-    prior = class_prior(sources, mix)
     print("class prior of the mix: " + ", ".join(
         f"{n} {p:.3f}" for n, p in zip(LABELS, prior.tolist(), strict=True)), flush=True)
     log_prior = args.logit_adjust * prior.log() if args.logit_adjust else None

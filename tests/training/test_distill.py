@@ -1,8 +1,9 @@
+import pytest
 import torch
 
 from tests.training.conftest import make_ferplus
 from training.augment import resize_batch, view_batch
-from training.distill import teacher_probabilities
+from training.distill import OnlineTeacher, teacher_probabilities
 from training.train import get_args_parser, main
 
 
@@ -48,3 +49,48 @@ def test_a_run_with_a_teacher(tmp_path, capsys):
     assert "teacher" in capsys.readouterr().out
     ckpt = torch.load(tmp_path / "b" / "checkpoint.pth", weights_only=False)
     assert ckpt["args"]["teacher"] == str(teacher) and ckpt["args"]["teacher_weight"] == 0.5
+
+
+SHIFTS = "prior=0.25,Contempt=-0.7,Anger=0.4"
+
+
+def test_a_model_file_teaches_as_the_checkpoint_it_was_exported_from(tmp_path, capsys):
+    from training import export
+
+    data = make_ferplus(tmp_path / "ferplus", per_split=24)
+    common = ["--data", str(data), "--cache-dir", str(tmp_path / "cache"), "--input-size", "32",
+              "--batch-size", "8", "--epochs", "1", "--threads", "2", "--logit-adjust", "0.5"]
+    main(get_args_parser().parse_args(common + ["--output-dir", str(tmp_path / "a")]))
+    ckpt_path = tmp_path / "a" / "best.pth"
+    served = export.main(export.get_args_parser().parse_args([
+        "--checkpoint", str(ckpt_path), "--output", str(tmp_path / "m.pt"), "--version", "t",
+        "--prior-shift", "0.25", "--contempt-offset", "-0.7", "--class-offset", "Anger=0.4"]))
+    prior = torch.load(ckpt_path, weights_only=False)["prior"]
+    x = faces(6).unsqueeze(1).float() / 255
+
+    def answer(spec: str, **kw) -> torch.Tensor:
+        return OnlineTeacher(spec, 0.5, amp=False, prior=prior, tau=0.5, **kw).probabilities(x)
+
+    # The file's export shifts taken back out, it answers as its checkpoint under the
+    # training prior (the file stores its weights in fp16).
+    own = answer(str(ckpt_path))
+    assert torch.allclose(answer(str(served), file_shift=SHIFTS), own, atol=2e-3)
+    assert not torch.allclose(answer(str(served)), own, atol=2e-3)
+    # Two networks teach as the average of their log-probabilities, by their shares.
+    both = f"{ckpt_path},{served}"
+    assert torch.allclose(answer(both, shares=[1.0, 0.0], file_shift=SHIFTS), own, atol=1e-6)
+    mid = answer(both, shares=[1.0, 1.0])
+    expected = (0.5 * own.log() + 0.5 * answer(str(served)).log()).softmax(1)
+    assert torch.allclose(mid, expected, atol=1e-5)
+    with pytest.raises(SystemExit, match="one per --teacher path"):
+        answer(both, shares=[1.0])
+    with pytest.raises(SystemExit, match="CLASS one of Neutral"):
+        answer(str(served), file_shift="Joy=1")
+
+    main(get_args_parser().parse_args(common + [
+        "--output-dir", str(tmp_path / "b"), "--weights", str(served), "--teacher", both,
+        "--teacher-mode", "online", "--teacher-file-shift", SHIFTS]))
+    assert f"teacher {both} answers every batch at 32 px" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="--teacher-mode online"):
+        main(get_args_parser().parse_args(common + [
+            "--output-dir", str(tmp_path / "c"), "--teacher", both]))
