@@ -8,18 +8,21 @@ mix beats both, the two networks read faces differently, and a student taught by
 
     python -m training.ensemble --model models/emotion-resnet34.pt \\
         --checkpoint runs/teacher1/best.pth --weights 0 0.25 0.5 0.75 1
+    python -m training.ensemble --checkpoint runs/teacher3/best.pth --weights 0 1 --test
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 
 from function.model import read_info
 from training.distill import checkpoint_network
+from training.ferplus import majority_faces
 from training.metrics import metrics
-from training.mix import FERPLUS, load_valid
+from training.mix import FERPLUS, ValidSet, load_valid
 from training.resnet import from_model_file
 from training.train import predict
 
@@ -34,6 +37,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--sets-root", default="../shared/data")
     p.add_argument("--cache-dir", default=".cache/ferplus")
     p.add_argument("--sets", default="ferplus,expw,taiwanese,sfew,affectnet_contempt")
+    p.add_argument("--test", action="store_true",
+                   help="FER2013Test (majority protocol) alone, once, instead of the valid "
+                        "splits")
     return p
 
 
@@ -45,17 +51,24 @@ def log_probs_file(path: str, names: list[str], args) -> dict[str, torch.Tensor]
     size, mean, std = info.input_size, info.mean[0], info.std[0]
     return {v.name: torch.log_softmax(predict(net, v.images, size, mean, std)
                                       / info.temperature, 1)
-            for v in load_valid(names, args.data, args.sets_root, size, args.cache_dir)}
+            for v in splits(names, size, args)}
+
+
+def splits(names: list[str], size: int, args) -> list[ValidSet]:
+    """The valid splits of ``names``, or with ``--test`` FER2013Test alone."""
+    if args.test:
+        images, labels = majority_faces(Path(args.data) / "FER2013Test", args.cache_dir)
+        return [ValidSet(FERPLUS, torch.from_numpy(images), torch.from_numpy(labels))]
+    return load_valid(names, args.data, args.sets_root, size, args.cache_dir)
 
 
 def main(args) -> list[dict]:
-    names = [n.strip() for n in args.sets.split(",") if n.strip()]
+    names = [FERPLUS] if args.test else [n.strip() for n in args.sets.split(",") if n.strip()]
     base = log_probs_file(args.model, names, args)
     ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     net = checkpoint_network(ckpt)
     size = ckpt["args"]["input_size"]
-    valid = {v.name: v for v in load_valid(names, args.data, args.sets_root, size,
-                                           args.cache_dir)}
+    valid = {v.name: v for v in splits(names, size, args)}
     taught = {n: torch.log_softmax(predict(net, v.images, size, ckpt["mean"], ckpt["std"]), 1)
               for n, v in valid.items()}
     rows = []
@@ -70,7 +83,7 @@ def main(args) -> list[dict]:
                          per.values())
         print(f"{w:5.2f} {mean_uar:9.4f} {cells}")
     if FERPLUS in names:
-        print("(FER2013Valid is ferplus)")
+        print(f"(ferplus is {'FER2013Test' if args.test else 'FER2013Valid'})")
     return rows
 
 

@@ -7,6 +7,7 @@ import torch
 from tests.training.conftest import make_ferplus
 from training.distill import OnlineTeacher, teacher_probabilities
 from training.facenet import DLIB_MEAN_RGB, DLIB_SCALE, FaceNet, add_prev, calibrate_batchnorm
+from training.ferplus import majority_faces
 from training.resnet import resnet34
 from training.train import get_args_parser, main
 
@@ -158,3 +159,11 @@ def test_the_average_of_a_model_file_and_a_teacher_spans_both(tmp_path, capsys):
     assert abs(alone["accuracy"] - teacher["best"]["acc"]) <= 1 / alone["n"] + 1e-6
     assert rows[0]["valid"]["ferplus"]["n"] == alone["n"]
     assert "mean UAR" in capsys.readouterr().out
+    # --test reads FER2013Test alone, every other set left out.
+    test = ensemble.main(ensemble.get_args_parser().parse_args([
+        "--model", str(served), "--checkpoint", str(tmp_path / "t" / "best.pth"),
+        "--data", str(data), "--cache-dir", str(tmp_path / "cache"), "--weights", "1",
+        "--test"]))
+    faces, _ = majority_faces(data / "FER2013Test", tmp_path / "cache")
+    assert list(test[0]["valid"]) == ["ferplus"] and test[0]["valid"]["ferplus"]["n"] == len(faces)
+    assert "ferplus is FER2013Test" in capsys.readouterr().out
