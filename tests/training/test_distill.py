@@ -94,3 +94,27 @@ def test_a_model_file_teaches_as_the_checkpoint_it_was_exported_from(tmp_path, c
     with pytest.raises(SystemExit, match="--teacher-mode online"):
         main(get_args_parser().parse_args(common + [
             "--output-dir", str(tmp_path / "c"), "--teacher", both]))
+
+
+def test_a_model_file_turns_back_into_its_checkpoint(tmp_path, capsys):
+    from training import export, file_checkpoint
+
+    data = make_ferplus(tmp_path / "ferplus", per_split=24)
+    main(get_args_parser().parse_args([
+        "--data", str(data), "--cache-dir", str(tmp_path / "cache"), "--input-size", "32",
+        "--batch-size", "8", "--epochs", "1", "--threads", "2", "--logit-adjust", "0.5",
+        "--output-dir", str(tmp_path / "a")]))
+    ckpt_path = tmp_path / "a" / "best.pth"
+    served = export.main(export.get_args_parser().parse_args([
+        "--checkpoint", str(ckpt_path), "--output", str(tmp_path / "m.pt"), "--version", "t",
+        "--prior-shift", "0.25", "--contempt-offset", "-0.7", "--class-offset", "Anger=0.4"]))
+    back = file_checkpoint.main(file_checkpoint.get_args_parser().parse_args([
+        str(served), "--shift", SHIFTS, "--like", str(ckpt_path),
+        "--output", str(tmp_path / "back.pth")]))
+    original = torch.load(ckpt_path, weights_only=False)
+    # The same network as trained (the file keeps fp16 weights), and the same figure.
+    assert torch.allclose(back["weights"]["fc.bias"], original["weights"]["fc.bias"],
+                          atol=2e-3)
+    assert abs(back["best"]["acc"] - original["best"]["acc"]) <= 1 / 24 + 1e-6
+    assert "t, shifts taken out: FER2013Valid accuracy" in capsys.readouterr().out
+    assert torch.load(tmp_path / "back.pth", weights_only=False)["args"]["weights"] == str(served)
