@@ -70,11 +70,11 @@ class Member:
         self.net, self.size, self.mean, self.std, self.shift = net, size, mean, std, shift
 
 
-def parse_file_shift(text: str) -> tuple[float, list[tuple[int, float]]]:
-    """``"prior=0.25,Contempt=-0.7,Anger=0.4"`` (what a model file's export folded into
-    ``fc.bias``: its ``--prior-shift``, ``--contempt-offset``, ``--class-offset``) ->
-    (prior share, [(class, value), ...])."""
-    prior, raises = 0.0, []
+def export_shift(text: str, prior: torch.Tensor | None) -> torch.Tensor:
+    """What a model file's export added to every face's logits (into ``fc.bias``), from
+    ``"prior=0.25,Contempt=-0.7,Anger=0.4"``: its ``--prior-shift`` times the log of the
+    training ``prior``, and its ``--contempt-offset`` and ``--class-offset`` values."""
+    out = torch.zeros(len(LABELS))
     for item in filter(None, (t.strip() for t in text.split(","))):
         name, _, value = item.partition("=")
         try:
@@ -84,11 +84,13 @@ def parse_file_shift(text: str) -> tuple[float, list[tuple[int, float]]]:
         if number is None or (name != "prior" and name not in LABELS):
             raise SystemExit(f"--teacher-file-shift: {item!r}: expected prior=VALUE or "
                              f"CLASS=VALUE with CLASS one of {', '.join(LABELS)}")
-        if name == "prior":
-            prior = number
+        if name != "prior":
+            out[LABELS.index(name)] += number
+        elif prior is None:
+            raise SystemExit("--teacher-file-shift: a prior share needs the training prior")
         else:
-            raises.append((LABELS.index(name), number))
-    return prior, raises
+            out += number * prior.log()
+    return out
 
 
 def load_member(path: str, device: str, prior: torch.Tensor | None, tau: float,
@@ -110,14 +112,10 @@ def load_member(path: str, device: str, prior: torch.Tensor | None, tau: float,
             raise SystemExit(f"--teacher {path}: holds no plain ResNet-34 (an int8 copy or a "
                              "view average cannot teach)")
         net = net.to(memory_format=torch.channels_last)
-        share, raises = parse_file_shift(file_shift)
-        if share and prior is None:
-            raise SystemExit("--teacher-file-shift: a prior share needs the training prior")
-        # What export added to fc.bias, taken back out.
-        shift = -sum((v * F.one_hot(torch.tensor(k), len(LABELS)) for k, v in raises),
-                     torch.zeros(len(LABELS)))
+        # What export added to fc.bias taken back out, the student's adjustment put in.
+        shift = -export_shift(file_shift, prior)
         if prior is not None:
-            shift = shift + (tau - share) * prior.log()
+            shift = shift + tau * prior.log()
         size, mean, std = info.input_size, info.mean[0], info.std[0]
     net = net.to(device)
     net.requires_grad_(False)

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from function.model import read_info
-from training.distill import parse_file_shift
+from training.distill import export_shift
 from training.mix import FERPLUS, load_valid, parse_mix
 from training.resnet import from_model_file
 from training.train import validate
@@ -47,12 +47,8 @@ def main(args: argparse.Namespace) -> dict:
                          "average)")
     like = torch.load(args.like, map_location="cpu", weights_only=False)
     prior = like["prior"]
-    share, raises = parse_file_shift(args.shift)
-    delta = share * prior.log()
-    for k, value in raises:
-        delta[k] += value
     with torch.no_grad():
-        net.fc.bias -= delta
+        net.fc.bias -= export_shift(args.shift, prior)
     info = read_info(args.model)
     targs = {**like["args"], "teacher": None, "weights": args.model,
              "input_size": info.input_size}

@@ -287,14 +287,14 @@ def main(args) -> dict:
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     mix = parse_mix(args.mix)
-    online = args.teacher and args.teacher_mode == "online"
-    if not online and (args.teacher_shares or args.teacher_file_shift or
-                       (args.teacher and "," in args.teacher)):
+    online_mode = bool(args.teacher) and args.teacher_mode == "online"
+    if not online_mode and (args.teacher_shares or args.teacher_file_shift or
+                            (args.teacher and "," in args.teacher)):
         raise SystemExit("several teachers, --teacher-shares and --teacher-file-shift need "
                          "--teacher-mode online")
     # The sources are made at the largest teacher's size: read it before loading them.
-    work_size = max([args.input_size, *(teacher_size(t) for t in args.teacher.split(",")
-                                        if t.strip())] if online else [args.input_size])
+    teachers = [t for t in args.teacher.split(",") if t.strip()] if online_mode else []
+    work_size = max([args.input_size, *map(teacher_size, teachers)])
     sources = load_sources(mix, args.data, args.sets_root, work_size, args.cache_dir,
                            args.smoothing, args.limit)
     valid_sets = load_valid(list(dict.fromkeys([FERPLUS, *mix])), args.data, args.sets_root,
@@ -306,22 +306,21 @@ def main(args) -> dict:
     print("train " + ", ".join(f"{s.name} {len(s.images)} ({mix[s.name]:.0%})" for s in sources)
           + "; valid " + ", ".join(f"{v.name} {len(v.images)}" for v in valid_sets)
           + f"; mean {mean} std {std}", flush=True)
-    prior = class_prior(sources, mix)
-    if online:
-        shares = [float(t) for t in args.teacher_shares.split(",")] \
-            if args.teacher_shares else None
-        online = OnlineTeacher(args.teacher, args.teacher_weight, args.device, args.amp,
-                               shares, prior, args.logit_adjust, args.teacher_file_shift)
-        print(f"teacher {args.teacher} answers every batch at {online.size} px", flush=True)
-    else:
-        online = None
-    if args.teacher and not online:
+    if args.teacher and not online_mode:
         t0 = time.time()
         for s in sources:
             taught = teacher_probabilities(args.teacher, s.images)
             s.targets = (1 - args.teacher_weight) * s.targets + args.teacher_weight * taught
         print(f"teacher {args.teacher} blended into the targets ({time.time() - t0:.0f} s)",
               flush=True)
+    prior = class_prior(sources, mix)
+    online = None
+    if online_mode:
+        shares = [float(t) for t in args.teacher_shares.split(",")] \
+            if args.teacher_shares else None
+        online = OnlineTeacher(args.teacher, args.teacher_weight, args.device, args.amp,
+                               shares, prior, args.logit_adjust, args.teacher_file_shift)
+        print(f"teacher {args.teacher} answers every batch at {online.size} px", flush=True)
     print("class prior of the mix: " + ", ".join(
         f"{n} {p:.3f}" for n, p in zip(LABELS, prior.tolist(), strict=True)), flush=True)
     log_prior = args.logit_adjust * prior.log() if args.logit_adjust else None
