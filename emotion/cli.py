@@ -216,7 +216,8 @@ def analyse(args: argparse.Namespace) -> int:
     frames = sum(r.frames for r in results)
     seconds = time.perf_counter() - started
     report.event(event="done", ok=len(results) - failed, failed=failed, frames=frames,
-                 seconds=round(seconds, 2), summary=str(out / SUMMARY_CSV))
+                 seconds=round(seconds, 2), summary=str(out / SUMMARY_CSV),
+                 **({"retried": engine.retried} if args.api else {}))
     if not (args.quiet or args.json_log):
         print(f"{len(results) - failed} of {len(results)} inputs analysed, {frames} frames in "
               f"{seconds:.1f} s" + (f"; {failed} failed" if failed else "")
