@@ -228,7 +228,11 @@ def analyse(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
     if args.command in ("analyse", "analyze"):
-        return analyse(args)
+        try:
+            return analyse(args)
+        except KeyboardInterrupt:   # before the first input (loading): nothing to keep
+            print("\nInterrupted before any input was analysed.", file=sys.stderr)
+            return EXIT_INTERRUPTED
     return EXIT_USAGE   # argparse refuses other commands before this
 
 
