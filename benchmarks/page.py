@@ -97,7 +97,7 @@ NETWORKS = {
 # Resolves, once the page shows its first emotion, to ms since navigation, and where the
 # faces were found then.
 FIRST_EMOTION = """labels => {
-    const shown = document.querySelector('[data-testid=emotion]').textContent;
+    const shown = document.querySelector('[data-testid=emotion]')?.textContent;
     return labels.includes(shown) &&
         { ms: performance.now(), mode: document.getElementById('mode').textContent };
 }"""
@@ -115,7 +115,11 @@ def visit(context, base: str, network: str, timeout_s: float = 120) -> dict:
     """One visit in `context`: ms to the first emotion, and the bytes every request of the
     page and its worker took on the wire (headers and encoded bodies) until then."""
     requests = []
-    context.on("requestfinished", requests.append)
+
+    def finished(request) -> None:
+        requests.append(request)
+
+    context.on("requestfinished", finished)
     page = context.new_page()
     # Shaped before anything loads; the worker is a target of its own, shaped when it
     # attaches (below), so its wasm download is shaped too.
@@ -130,7 +134,7 @@ def visit(context, base: str, network: str, timeout_s: float = 120) -> dict:
         except Exception:  # noqa: BLE001 - a request whose page is gone
             continue
         wire += sizes["responseBodySize"] + sizes["responseHeadersSize"]
-    context.remove_listener("requestfinished", requests.append)
+    context.remove_listener("requestfinished", finished)
     urls = [r.url for r in requests]
     page.close()
     return {"ms": first["ms"], "mode": first["mode"], "bytes": wire, "requests": len(urls),
