@@ -2,8 +2,15 @@
 the served product driven in Debian's headless Chromium, its fake camera one face.
 
     python -m benchmarks.page [--seconds 30] [--face-width 100] [--fps 15] [--model PATH]
+    python -m benchmarks.page --load-only     # the first-load figures alone
 
-It samples the page's "Latency" figure (what a person reads) every 200 ms after a warm-up
+First, the first visit and a repeat one: an empty cache, the network shaped as DevTools'
+"Fast 4G" and "Fast 3G" (Slow 4G in newer DevTools) presets, with Chromium's own
+emulation (CDP Network.emulateNetworkConditions), on the page and on its detector worker:
+the bytes on the wire of everything the page and the worker fetched until the first
+emotion, the time from navigation to the first emotion shown, and the same for a
+second visit in the same browser (its cache warm). Then, for the running page, it samples
+the page's "Latency" figure (what a person reads) every 200 ms after a warm-up
 and counts the POST /face answers the page received. The page sends at most one crop per
 camera frame, so the camera's frame rate caps the answer rate. Not a test: machines are noisy, so
 it prints figures for docs/page-tracking.md; run it with nothing else on the machine.
@@ -23,6 +30,7 @@ from pathlib import Path
 from PIL import Image
 
 from benchmarks.common import machine, percentile
+from function.model import LABELS
 from tests.site import harness, y4m
 
 
@@ -79,6 +87,84 @@ DETECT_TIME = """async ([frame, runs]) => {
 }"""
 
 
+# DevTools' presets (its NetworkManager: the nominal figures scaled to what they feel like
+# over a real link): bytes per second down and up, round-trip ms.
+NETWORKS = {
+    "Fast 4G": (9_000_000 * 0.9 / 8, 1_500_000 * 0.9 / 8, 60 * 2.75),
+    "Fast 3G": (1_600_000 * 0.9 / 8, 750_000 * 0.9 / 8, 150 * 3.75),
+}
+
+# Resolves, once the page shows its first emotion, to ms since navigation, and where the
+# faces were found then.
+FIRST_EMOTION = """labels => {
+    const shown = document.querySelector('[data-testid=emotion]')?.textContent;
+    return labels.includes(shown) &&
+        { ms: performance.now(), mode: document.getElementById('mode').textContent };
+}"""
+
+
+def shape(session, network: str) -> None:
+    down, up, latency = NETWORKS[network]
+    session.send("Network.enable")
+    session.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": latency, "downloadThroughput": down,
+        "uploadThroughput": up})
+
+
+def visit(context, base: str, network: str, timeout_s: float = 120) -> dict:
+    """One visit in `context`: ms to the first emotion, and the bytes every request of the
+    page and its worker took on the wire (headers and encoded bodies) until then."""
+    requests = []
+
+    def finished(request) -> None:
+        requests.append(request)
+
+    context.on("requestfinished", finished)
+    page = context.new_page()
+    # Shaped before anything loads; the worker is a target of its own, shaped when it
+    # attaches (below), so its wasm download is shaped too.
+    shape(context.new_cdp_session(page), network)
+    page.goto(base + "/", wait_until="commit")
+    first = page.wait_for_function(FIRST_EMOTION, arg=sorted(LABELS), polling=50,
+                                   timeout=timeout_s * 1000).json_value()
+    wire = 0
+    for request in list(requests):
+        try:
+            sizes = request.sizes()
+        except Exception:  # noqa: BLE001 - a request whose page is gone
+            continue
+        wire += sizes["responseBodySize"] + sizes["responseHeadersSize"]
+    context.remove_listener("requestfinished", finished)
+    urls = [r.url for r in requests]
+    page.close()
+    return {"ms": first["ms"], "mode": first["mode"], "bytes": wire, "requests": len(urls),
+            "wasm": any(u.endswith(".wasm") for u in urls)}
+
+
+def measure_load(model: Path, video: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    harness.build_site()
+    with harness.serve(model) as base, sync_playwright() as playwright:
+        browser = harness.launch(playwright, video)
+        try:
+            for network in NETWORKS:
+                down, up, latency = NETWORKS[network]
+                context = browser.new_context(viewport={"width": 1280, "height": 860})
+                context.grant_permissions(["camera"])
+                cold = visit(context, base, network)
+                warm = visit(context, base, network)
+                context.close()
+                print(f"{network} ({down * 8 / 1e6:.2f} Mbit/s down, {up * 8 / 1e6:.2f} up, "
+                      f"{latency:.0f} ms): first visit {cold['ms'] / 1000:.2f} s to the first "
+                      f"emotion (faces found {cold['mode']}), {cold['bytes'] / 1e6:.2f} MB on "
+                      f"the wire in {cold['requests']} requests"
+                      f"{'' if cold['wasm'] else ' (the wasm not yet in)'}; repeat visit "
+                      f"{warm['ms'] / 1000:.2f} s, {warm['bytes'] / 1e3:.0f} kB")
+        finally:
+            browser.close()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=30)
@@ -86,6 +172,7 @@ def main() -> None:
     p.add_argument("--face-width", type=int, default=100)
     p.add_argument("--fps", type=int, default=15, help="the fake camera's frame rate")
     p.add_argument("--model", type=Path, default=None)
+    p.add_argument("--load-only", action="store_true", help="the first-load figures alone")
     args = p.parse_args()
     model = args.model or sorted((harness.REPO / "models").glob("*.pt"))[-1]
 
@@ -93,6 +180,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         frames = y4m.face_at_width(args.face_width, frames=2 * args.fps)
         video = y4m.write_y4m(Path(tmp) / "face.y4m", frames, fps=args.fps)
+        measure_load(model, video)
+        if args.load_only:
+            return
         with harness.live_page(model, video) as page:
             page.wait_for_timeout(args.warmup * 1000)
             result = measure(page, args.seconds)

@@ -114,12 +114,43 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+# Compressed copies site/build.sh writes beside vendor/'s files, best first.
+PRECOMPRESSED = (("br", ".br"), ("gzip", ".gz"))
+# The detector's files carry their content's hash in their path (site/build.sh): a new
+# version is a new URL, so a browser may keep these for good. Everything else is
+# revalidated on each visit (a 304 when unchanged), so a new page never runs old code.
+IMMUTABLE = re.compile(r"^vendor/detector-[0-9a-f]{16}/")
+CACHE_FOREVER = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+
+def accepted_encodings(header: str) -> set[str]:
+    """The codings an Accept-Encoding header allows (q=0 refuses one)."""
+    accepted = set()
+    for part in header.split(","):
+        coding, _, params = part.strip().partition(";")
+        q = params.strip().removeprefix("q=").strip() if params.strip().startswith("q=") else "1"
+        try:
+            allowed = float(q) > 0
+        except ValueError:
+            allowed = False
+        if coding and allowed:
+            accepted.add(coding.strip().lower())
+    return accepted
+
+
 def site_files(app: FastAPI):
     """The page's files behind the API's routes, answering as the API does: a path the API
     serves with other methods is a 405 (GET /face), any other method on a path that is no
-    file a 404 (POST /nothing), both in the API's JSON error shape."""
+    file a 404 (POST /nothing), both in the API's JSON error shape. A file with a
+    compressed copy beside it (FILE.br, FILE.gz) is sent as that copy where the browser
+    takes it (Content-Encoding, Vary); the rest is gzipped as it goes (site_app)."""
+    import mimetypes
+    import stat
+
     import anyio.to_thread
     from fastapi.staticfiles import StaticFiles
+    from starlette.datastructures import Headers
     from starlette.routing import Match
 
     from function.errors import error_response
@@ -127,6 +158,33 @@ def site_files(app: FastAPI):
     api_routes = list(app.router.routes)
 
     class SiteFiles(StaticFiles):
+        async def get_response(self, path: str, scope: Scope):
+            accepted = accepted_encodings(Headers(scope=scope).get("accept-encoding", ""))
+            for coding, suffix in PRECOMPRESSED:
+                if coding not in accepted:
+                    continue
+                try:
+                    full, found = await anyio.to_thread.run_sync(self.lookup_path, path + suffix)
+                except (OSError, ValueError):
+                    break
+                if found is None or not stat.S_ISREG(found.st_mode):
+                    continue
+                response = self.file_response(full, found, scope)
+                media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+                if media_type.startswith("text/") or media_type.endswith(("javascript", "json")):
+                    media_type += "; charset=utf-8"
+                response.headers["content-type"] = media_type
+                response.headers["content-encoding"] = coding
+                return self.cached(response, path)
+            return self.cached(await super().get_response(path, scope), path)
+
+        @staticmethod
+        def cached(response, path: str):
+            response.headers.setdefault(
+                "cache-control", CACHE_FOREVER if IMMUTABLE.match(path) else REVALIDATE)
+            response.headers.add_vary_header("Accept-Encoding")
+            return response
+
         async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
             for route in api_routes:
                 match, _ = route.matches(scope)
@@ -154,7 +212,11 @@ def site_files(app: FastAPI):
                 return
             await super().__call__(scope, receive, send)
 
-    return SiteFiles(directory=SITE_DIR, html=True)
+    from starlette.middleware.gzip import GZipMiddleware
+
+    # The page's own files (a few KB each) gzipped on the way; the API's answers never
+    # pass here, nor does anything already compressed (GZipMiddleware leaves those alone).
+    return GZipMiddleware(SiteFiles(directory=SITE_DIR, html=True), minimum_size=1024)
 
 
 def create_local_app(api: FastAPI | None = None) -> FastAPI:

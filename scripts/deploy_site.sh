@@ -46,19 +46,37 @@ trap 'rm -rf "$STAGE"' EXIT
 cp "$SITE"/index.html "$SITE"/*.js "$SITE"/*.css "$STAGE"/
 cp -R "$SITE/vendor" "$STAGE/vendor"
 rm -f "$STAGE/vendor/.stamp"
+# CloudFront compresses the text files itself (Compress: true), but not wasm or the model,
+# whose types are not on its list: those go up as build.sh's gzip copies, under their own
+# names, with Content-Encoding: gzip (every browser takes gzip). No other copy goes up.
+while IFS= read -r -d '' file; do
+  [[ -f "$file.gz" ]] || die "$file has no gzip copy (site/build.sh writes one)"
+  mv "$file.gz" "$file"
+done < <(find "$STAGE/vendor" -type f \( -name '*.wasm' -o -name '*.tflite' \) -print0)
+find "$STAGE/vendor" -type f \( -name '*.gz' -o -name '*.br' \) -delete
 cat >"$STAGE/config.js" <<EOF
 // Written by scripts/deploy_site.sh for stack $STACK.
 window.EMOTION_CONFIG = { apiUrl: '$API_URL' };
 EOF
 
-# Code and the detector's files first, with a day of caching (their names carry no hash)...
+FOREVER='public, max-age=31536000, immutable'
+# The page's code, revalidated on every visit (a 304 when unchanged: its names carry no
+# hash, and a visitor must never run a new page against old modules)...
 aws s3 sync "$STAGE" "s3://$BUCKET" --delete --only-show-errors \
-  --exclude index.html --exclude config.js --exclude '*.wasm' \
-  --cache-control 'public, max-age=86400'
-# ...wasm with its own type, which browsers need to compile it while it downloads...
+  --exclude index.html --exclude config.js --exclude 'vendor/detector-*' \
+  --cache-control 'no-cache'
+# ...the detector's files, in a directory named for their hash, kept for good...
+aws s3 sync "$STAGE" "s3://$BUCKET" --only-show-errors \
+  --exclude '*' --include 'vendor/detector-*' --exclude '*.wasm' --exclude '*.tflite' \
+  --cache-control "$FOREVER"
+# ...its wasm (gzipped) with its own type, which browsers need to compile it while it
+# downloads, and the model (gzipped)...
 aws s3 sync "$STAGE" "s3://$BUCKET" --only-show-errors \
   --exclude '*' --include '*.wasm' \
-  --content-type application/wasm --cache-control 'public, max-age=86400'
+  --content-type application/wasm --content-encoding gzip --cache-control "$FOREVER"
+aws s3 sync "$STAGE" "s3://$BUCKET" --only-show-errors \
+  --exclude '*' --include '*.tflite' \
+  --content-type application/octet-stream --content-encoding gzip --cache-control "$FOREVER"
 # ...then the entry points, always revalidated, so a visitor never loads a new page
 # against old files, and a new API URL applies at once.
 for entry in config.js index.html; do

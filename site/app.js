@@ -5,7 +5,7 @@
 // the server finds the faces. This file wires the modules together and runs the loop.
 
 import { loadFraming } from './crop.js';
-import { loadDetector, showDetectorMode } from './detector.js';
+import { loadDetector, showDetectorLoading, showDetectorMode } from './detector.js';
 import { SMOOTHING_SECONDS } from './emotions.js';
 import { clearMessage, showMessage } from './messages.js';
 import {
@@ -30,11 +30,19 @@ const record = new SessionRecord();
 const requests = new Requests({ answered: handleAnswered, free: sendNext, failed: handleFailed });
 const source = new Source(video, { started: handleStarted, stopped: handleStopped });
 
+// With the detector's files still downloading this long after the page opened (a slow
+// network), frames go to the server until the detector is ready, so the first emotion does
+// not wait for its wasm. Where they download quickly (locally, on a fast network), the
+// page waits for the detector, and only crops ever leave.
+const SERVER_WHILE_DOWNLOADING_AFTER_MS = 1500;
+
 const state = {
   loop: 0, // bumped on every start and stop, so a loop from an old source ends itself
   detector: null,
   framing: null, // the server's crop framing (crop.js), loaded with the detector
   detectorStatus: 'loading', // 'loading' | 'ready' | 'failed'
+  detectorDownloaded: false, // its files are in (compiling may remain)
+  serverWhileLoading: false, // the server finds faces until the detector is ready
   frameTimes: [],
   lastStatsAt: 0,
   lastTimelineAt: 0,
@@ -82,7 +90,7 @@ async function frameLoop(loop) {
     if (loop !== state.loop) return;
     const now = performance.now();
     try {
-      if (video.videoWidth && state.detectorStatus !== 'loading') {
+      if (video.videoWidth && !waitForDetector(now)) {
         const frame = tracker.snapshot(video, source.time(now));
         if (state.detector) await detectFrame(frame, now, loop);
         else if (requests.canSend(now)) requests.sendFrame(frame, handleServerFaces);
@@ -95,6 +103,15 @@ async function frameLoop(loop) {
       console.error('frame loop:', error);
     }
   }
+}
+
+/** True while frames should wait for the in-browser detector rather than go to the server. */
+function waitForDetector(now) {
+  if (state.detectorStatus !== 'loading' || state.serverWhileLoading) return false;
+  if (state.detectorDownloaded || now < SERVER_WHILE_DOWNLOADING_AFTER_MS) return true;
+  state.serverWhileLoading = true;
+  showDetectorLoading();
+  return false;
 }
 
 async function detectFrame(frame, now, loop) {
@@ -138,6 +155,7 @@ function sendNext() {
 }
 
 function handleServerFaces(body, at) {
+  if (state.detector) return; // sent before the detector was ready: its boxes lead now
   const faces = (body.faces ?? []).slice(0, MAX_FACES);
   const time = source.time(at);
   const tracks = tracker.replace(faces.map((f) => f.box), at);
@@ -167,7 +185,7 @@ function handleFailed() {
 // Face detector: BlazeFace in a worker when it loads, else the server finds faces.
 
 async function startDetector() {
-  const detector = loadDetector();
+  const detector = loadDetector(() => { state.detectorDownloaded = true; });
   try {
     [state.detector, state.framing] = await Promise.all([detector, loadFraming()]);
     state.detectorStatus = 'ready';

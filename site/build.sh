@@ -10,6 +10,12 @@
 #   - the server's crop framing (function/framing.json), so the page crops faces as the
 #     server does from the same figures;
 #   - Swagger UI (swagger-ui-dist), which the local server's /docs serves instead of a CDN's.
+# The detector's files (runtime and model, 10 MB) go under a name carrying their content's
+# hash, vendor/detector-<hash>/, which vendor/detector-files.js names, so they can be cached
+# for good (`Cache-Control: immutable`) and a new version is a new URL. Every text, wasm and
+# model file gets gzip and brotli copies beside it (FILE.gz, FILE.br), which `make run`
+# serves with Content-Encoding and scripts/deploy_site.sh uploads for what CloudFront does
+# not compress itself (wasm, the model).
 # Idempotent: returns at once when vendor/ already matches package-lock.json.
 set -euo pipefail
 
@@ -42,9 +48,11 @@ stamp="$(cat "$SITE/package-lock.json" "$FRAMING" "$SITE/build.sh" | sha256sum |
 up_to_date() {
   [[ -f "$STAMP" && "$(cat "$STAMP")" == "$stamp" ]] || return 1
   local f
-  for f in "${FILES[@]}" litert/litert.js framing.json; do
-    [[ -f "$DEST/$f" ]] || return 1
-  done
+  [[ -f "$DEST/detector-files.js" && -f "$DEST/framing.json" ]] || return 1
+  local dir
+  dir="$(sed -n "s/^export const DETECTOR_FILES = '\(detector-[0-9a-f]*\)\/';$/\1/p" \
+    "$DEST/detector-files.js")"
+  [[ -n "$dir" && -f "$DEST/$dir/litert/litert.js" && -f "$DEST/$dir/litert/litert_wasm_internal.wasm.gz" ]]
 }
 if up_to_date; then
   exit 0
@@ -79,5 +87,30 @@ grep -q '"@litertjs/wasm-utils"' "$MODULES/$LITERT_MODULE" || {
 sed 's#from "@litertjs/wasm-utils"#from "./wasm-utils.js"#' "$MODULES/$LITERT_MODULE" \
   >"$DEST/litert/litert.js"
 install -m 0644 "$FRAMING" "$DEST/framing.json"
+
+# The detector's files under their content's hash (sorted: the same files, the same name).
+hash="$(cd "$DEST" && find litert models -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
+mkdir "$DEST/detector-$hash"
+mv "$DEST/litert" "$DEST/models" "$DEST/detector-$hash/"
+printf "// Written by site/build.sh: where the face detector's files are (named for their hash).\n\
+export const DETECTOR_FILES = 'detector-%s/';\n" "$hash" >"$DEST/detector-files.js"
+
+# Compressed copies, kept only where smaller. Brotli at its densest: done once per build.
+find "$DEST" -type f \( -name '*.js' -o -name '*.wasm' -o -name '*.tflite' -o -name '*.css' \
+  -o -name '*.json' -o -name '*.md' \) -size +1k -print0 | xargs -0 node -e '
+const fs = require("fs"), zlib = require("zlib");
+for (const file of process.argv.slice(1)) {
+  const bytes = fs.readFileSync(file);
+  const copies = {
+    gz: zlib.gzipSync(bytes, { level: 9 }),
+    br: zlib.brotliCompressSync(bytes, { params: {
+      [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+      [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
+      [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }),
+  };
+  for (const [ext, copy] of Object.entries(copies)) {
+    if (copy.length < 0.95 * bytes.length) fs.writeFileSync(`${file}.${ext}`, copy);
+  }
+}'
 echo "$stamp" >"$STAMP"
 echo "site/build.sh: vendored LiteRT.js, the BlazeFace model, the crop framing and Swagger UI into site/vendor/"

@@ -13,13 +13,11 @@
 let litert = null;
 let blazeface = null;
 let withInputShape = null;
-async function importModules() {
+async function importModules(files) {
   await import('./own-origin.js');  // first: nothing after it may fetch off the site
   [litert, blazeface, { withInputShape }] = await Promise.all([
-    import('./vendor/litert/litert.js'), import('./blazeface.js'), import('./tflite-shape.js')]);
+    import(`${files}litert/litert.js`), import('./blazeface.js'), import('./tflite-shape.js')]);
 }
-
-const VENDOR = new URL('./vendor/', self.location.href).href;
 // Networks compiled per input size (each picture shape needs two), the oldest dropped.
 const MAX_SHAPES = 8;
 // A 640x480 frame's two passes: compiled at load, so the first frame does not wait.
@@ -29,20 +27,45 @@ let modelBytes = null;
 let canvas = null;
 const compiled = new Map();
 
-async function load() {
-  await importModules();
+// Tells the page when the wasm and the model have finished downloading (compiling may go
+// on): until then, on a slow network, the page has the server find faces.
+function reportDownloaded() {
+  const pending = new Set(['.wasm', '.tflite']);
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      for (const ext of pending) if (new URL(entry.name).pathname.endsWith(ext)) pending.delete(ext);
+    }
+    if (!pending.size) {
+      observer.disconnect();
+      postMessage({ type: 'downloaded' });
+    }
+  });
+  observer.observe({ type: 'resource', buffered: true });
+}
+
+// `dir`: the detector's files, vendor/detector-<hash>/ (vendor/detector-files.js names it).
+async function load(dir) {
+  const files = new URL(`./vendor/${dir}`, self.location.href).href;
+  if (!files.startsWith(new URL('./vendor/detector-', self.location.href).href)) {
+    throw new Error(`no detector files at ${dir}`);
+  }
+  // The model's bytes download while the runtime's wasm streams in and compiles.
+  const model = fetch(`${files}models/face_detection_short_range.tflite`);
+  model.catch(() => {});
+  reportDownloaded();
+  await importModules(files);
   // The wasm beside its loader script (emscripten looks beside the worker's own script);
   // the runtime's start-up chatter (INFO lines on stderr) kept out of the console.
   self.Module = {
-    locateFile: (file) => `${VENDOR}litert/${file}`,
+    locateFile: (file) => `${files}litert/${file}`,
     print: () => {},
     printErr: (line) => { if (!/^(INFO|WARNING): /.test(line)) console.warn(line); },
   };
   // LiteRT.js asks for a high-performance GPU at start-up, for models that run there; this
   // one runs on the CPU, so no GPU is woken for it (the runtime then says it has none).
   Object.defineProperty(self.navigator, 'gpu', { value: { requestAdapter: async () => null } });
-  await litert.loadLiteRt(`${VENDOR}litert/`);
-  const response = await fetch(`${VENDOR}models/face_detection_short_range.tflite`);
+  await litert.loadLiteRt(`${files}litert/`);
+  const response = await model;
   if (!response.ok) throw new Error(`the face detector's model: HTTP ${response.status}`);
   modelBytes = new Uint8Array(await response.arrayBuffer());
   for (const [w, h] of WARM_UP) await runNet(new Float32Array(w * h * 3), w, h);
@@ -111,7 +134,7 @@ async function detect(frame) {
 async function handleMessage({ data }) {
   if (data.type === 'load') {
     try {
-      await load();
+      await load(data.files);
       postMessage({ type: 'ready' });
     } catch (error) {
       postMessage({ type: 'failed', message: error.message || String(error) });

@@ -20,12 +20,22 @@ export function showDetectorMode(unavailableBecause) {
   { level: 'info' });
 }
 
+/** Says that the server finds the faces until the in-browser detector has loaded. */
+export function showDetectorLoading() {
+  document.getElementById('mode').textContent = 'on the server until the in-browser one loads';
+}
+
 /**
  * Resolves to { detect(frame) -> boxes, close() }, or rejects when the detector cannot run
- * here (missing files, no module workers, old browser). `frame` is an ImageBitmap the
+ * here (missing files, no module workers, old browser); calls `downloaded()` once its
+ * files are in and only compiling remains. `frame` is an ImageBitmap the
  * worker takes over; boxes {x, y, width, height, score, eyes} come largest first.
  */
-export function loadDetector() {
+export function loadDetector(downloaded = () => {}) {
+  // Where build.sh put the detector's files (a name with their hash), fetched while the
+  // worker's script loads.
+  const files = import('./vendor/detector-files.js');
+  files.catch(() => {});
   return new Promise((resolve, reject) => {
     let worker;
     try {
@@ -56,7 +66,9 @@ export function loadDetector() {
     };
 
     function handleWorkerMessage({ data }) {
-      if (data.type === 'ready') {
+      if (data.type === 'downloaded') {
+        downloaded();
+      } else if (data.type === 'ready') {
         clearTimeout(timer);
         resolve(detector);
       } else if (data.type === 'failed') {
@@ -83,6 +95,11 @@ export function loadDetector() {
 
     worker.addEventListener('message', handleWorkerMessage);
     worker.addEventListener('error', handleWorkerError);
-    worker.postMessage({ type: 'load' });
+    files.then(({ DETECTOR_FILES }) => worker.postMessage({ type: 'load', files: DETECTOR_FILES }),
+      (error) => {
+        clearTimeout(timer);
+        worker.terminate();
+        reject(new Error(`the face detector's files are missing (${error.message || error})`));
+      });
   });
 }

@@ -81,3 +81,55 @@ def test_a_busy_port_is_said_before_serving(tmp_path):
     assert "serving" not in run.stdout
     assert f"port {port} on 127.0.0.1 is in use" in run.stderr
     assert f"PORT={port + 1}" in run.stderr
+
+
+def detector_dir() -> str:
+    """vendor/detector-<hash>/, as site/vendor/detector-files.js names it."""
+    text = (serve.SITE_DIR / "vendor" / "detector-files.js").read_text()
+    return "/vendor/" + re.search(r"'(detector-[0-9a-f]{16}/)'", text).group(1)
+
+
+def test_the_detectors_files_go_compressed_and_are_kept_for_good(client):
+    wasm = detector_dir() + "litert/litert_wasm_internal.wasm"
+    raw = (serve.SITE_DIR / wasm.lstrip("/")).read_bytes()
+    for accept, coding in (("gzip, deflate, br, zstd", "br"), ("gzip", "gzip"),
+                           ("br;q=0, gzip", "gzip")):
+        response = client.get(wasm, headers={"Accept-Encoding": accept})
+        assert response.status_code == 200
+        assert response.headers["content-encoding"] == coding, accept
+        # The wasm's own type, so the browser compiles it while it streams in.
+        assert response.headers["content-type"] == "application/wasm"
+        assert "accept-encoding" in response.headers["vary"].lower()
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert int(response.headers["content-length"]) < len(raw) / 3
+        if coding == "gzip":    # the test client decodes gzip (not brotli): the same bytes
+            assert response.content == raw
+        else:
+            assert response.content == (serve.SITE_DIR / (wasm.lstrip("/") + ".br")).read_bytes()
+    plain = client.get(wasm, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == raw
+    model = client.get(detector_dir() + "models/face_detection_short_range.tflite",
+                       headers={"Accept-Encoding": "br"})
+    assert model.headers["content-encoding"] == "br"
+    # Asked again with its ETag: answered without the bytes.
+    etag = client.get(wasm, headers={"Accept-Encoding": "br"}).headers["etag"]
+    again = client.get(wasm, headers={"Accept-Encoding": "br", "If-None-Match": etag})
+    assert again.status_code == 304
+
+
+def test_the_pages_own_files_are_gzipped_and_revalidated(client):
+    for path in ("/app.js", "/", "/vendor/detector-files.js"):
+        response = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "no-cache", path
+        assert "accept-encoding" in response.headers["vary"].lower(), path
+    assert client.get("/app.js", headers={"Accept-Encoding": "gzip"}).headers[
+        "content-encoding"] == "gzip"
+
+
+def test_the_apis_answers_are_not_touched_by_the_sites_compression(client):
+    response = client.get("/health", headers={"Accept-Encoding": "gzip, br"})
+    assert response.status_code == 200
+    assert "content-encoding" not in response.headers
+    assert "cache-control" not in response.headers or "immutable" not in response.headers[
+        "cache-control"]

@@ -84,7 +84,7 @@ def test_the_page_shrinks_a_large_frame_to_the_whole_picture_size(modules_page, 
 
 
 def test_the_page_ships_the_servers_model_file():
-    page = REPO / "site" / "vendor" / "models" / "face_detection_short_range.tflite"
+    [page] = (REPO / "site" / "vendor").glob("detector-*/models/face_detection_short_range.tflite")
     assert page.read_bytes() == weights_path(SHORT_RANGE).read_bytes()
 
 

@@ -76,13 +76,20 @@ def test_deploy_uploads_the_site_with_the_api_url(tmp_path, site_built):
     config = (bucket / "config.js").read_text()
     assert "apiUrl: 'https://abc123.execute-api.eu-west-1.amazonaws.com'" in config
     assert (bucket / "index.html").is_file() and (bucket / "app.js").is_file()
-    assert (bucket / "vendor/models/face_detection_short_range.tflite").is_file()
-    assert (bucket / "vendor/litert/litert_wasm_internal.wasm").is_file()
+    [detector] = [d for d in (bucket / "vendor").glob("detector-*") if d.is_dir()]
+    # wasm and the model go gzipped (CloudFront compresses neither), the rest as it is.
+    for name in ("models/face_detection_short_range.tflite", "litert/litert_wasm_internal.wasm"):
+        assert (detector / name).read_bytes()[:2] == b"\x1f\x8b", name
+    assert (detector / "litert/litert.js").read_text().startswith("//")
+    assert not list(bucket.rglob("*.gz")) and not list(bucket.rglob("*.br"))
     for private in ("package.json", "package-lock.json", "build.sh", "node_modules"):
         assert not (bucket / private).exists(), private
 
     assert "s3 sync" in log and "s3://emotion-site-bucket" in log
-    assert "--content-type application/wasm" in log
+    assert "--content-type application/wasm --content-encoding gzip" in log
+    assert "--content-type application/octet-stream --content-encoding gzip" in log
+    assert "--include vendor/detector-* --exclude *.wasm --exclude *.tflite" in log
+    assert "public, max-age=31536000, immutable" in log
     assert "s3 cp" in log and "index.html s3://emotion-site-bucket/index.html" in log
     assert "no-cache" in log
     assert "cloudfront create-invalidation --distribution-id E2DIST --paths /*" in log

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 import socketserver
 import statistics
@@ -111,7 +112,7 @@ def test_live_page_boxes_face_shows_api_emotion_and_timeline(page, server):
     page.goto(server + "/")
     emotion = wait_for_emotion(page)
     # Nothing from a CDN: the detector, its wasm and its models come from this site.
-    assert any("/vendor/models/" in url for url in urls), urls
+    assert any(re.search(r"/vendor/detector-[0-9a-f]+/models/", url) for url in urls), urls
     assert all(url.startswith(server + "/") for url in urls), urls
 
     # Faces are found in the browser: one box, on the face, following it as it sways.
