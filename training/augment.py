@@ -29,8 +29,9 @@ def normalize(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
 
 # Test-time views as (zoom, mirrored); zoom > 1 keeps the centre 1/zoom of the face. Measured
 # on FER2013Valid with the 64 px stage-2 network: 86.43% on the plain view; all four 86.87%
-# drawn from the 48 px face (training/distill.py), 86.59% inside the exported file, which
-# draws them from its resized input (training/export.py --views; 2 views: 86.56%).
+# drawn from the 48 px face (training/distill.py, at commit 0053093), 86.59% inside the
+# exported file, which draws them from its resized input (training/export.py --views; 2
+# views: 86.56%).
 VIEWS: tuple[tuple[float, bool], ...] = ((1.0, False), (1.0, True), (1.1, False), (1.1, True))
 
 

@@ -1,8 +1,8 @@
 """A training run's figures per epoch, as a Markdown table for the model card, from the
 ``log.jsonl`` that training.train writes beside its checkpoints.
 
-    python -m training.runlog runs/teacher1            # every epoch
-    python -m training.runlog runs/teacher1 --recall   # and the chosen epoch's recall
+    python -m training.runlog runs/mix5               # every epoch
+    python -m training.runlog runs/mix5 --recall       # and the chosen epoch's recall
 """
 
 from __future__ import annotations

@@ -24,8 +24,6 @@ from tqdm import tqdm
 
 from function.model import LABELS
 from training.augment import augment_batch, degrade_batch, normalize, resize_batch
-from training.distill import OnlineTeacher, teacher_probabilities, teacher_size
-from training.facenet import DLIB_WEIGHTS, MIN_INPUT, FaceNet, calibrate_batchnorm
 from training.ferplus import majority_faces, majority_labels, read_split, soft_targets
 from training.metrics import metrics
 from training.mix import (
@@ -38,8 +36,6 @@ from training.mix import (
     parse_mix,
 )
 from training.resnet import resnet34
-
-ARCHS = ("resnet34", "facenet")
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -64,23 +60,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="use only N training images (smoke runs)")
     p.add_argument("--resume", action="store_true", help="continue from output-dir/checkpoint.pth")
     p.add_argument("--keep-last", type=int, default=0,
-                   help="also keep the checkpoints of the last N epochs (epoch-NN.pth), for "
-                        "training.soup")
-    p.add_argument("--teacher", default=None,
-                   help="checkpoint whose multi-view answers are blended into the targets; "
-                        "online, also several (comma-separated checkpoints or model files) "
-                        "averaged")
-    p.add_argument("--teacher-shares", default=None,
-                   help="online: comma-separated shares of the --teacher paths in their "
-                        "average of log-probabilities (default: equal)")
-    p.add_argument("--teacher-file-shift", default="",
-                   help="online: the shifts a model-file teacher's export folded into "
-                        "fc.bias, taken back out, e.g. prior=0.25,Contempt=-0.7,Anger=0.4")
-    p.add_argument("--teacher-weight", type=float, default=0.5,
-                   help="share of the teacher in each target (the rest: the votes)")
-    p.add_argument("--teacher-mode", default="fixed", choices=("fixed", "online"),
-                   help="fixed: the teacher's multi-view answers per stored face, once; "
-                        "online: its answer on every augmented batch (training/distill.py)")
+                   help="also keep the checkpoints of the last N epochs (epoch-NN.pth)")
     p.add_argument("--weights", default=None,
                    help="start from this checkpoint's best weights (or a model file's) with a "
                         "fresh optimiser and schedule (a warm restart), instead of from scratch")
@@ -101,31 +81,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                         "conv1,bn1,layer1,layer2: cheaper steps when fine-tuning)")
     p.add_argument("--degrade", action="store_true",
                    help="webcam augmentations: low resolution, JPEG, light, covered mouth")
-    p.add_argument("--arch", default="resnet34", choices=ARCHS,
-                   help="resnet34: the served network; facenet: dlib's face-recognition "
-                        "ResNet with an expression head (the teacher, training/facenet.py)")
-    p.add_argument("--pretrained", default=DLIB_WEIGHTS,
-                   help="facenet: dlib's weights.npz to start from (unless --weights/--resume)")
-    p.add_argument("--head-lr-mult", type=float, default=1.0,
-                   help="learning-rate multiple of the new head over the pretrained layers")
     return p
-
-
-def build_model(args, mean: float, std: float) -> torch.nn.Module:
-    """A fresh network of ``args.arch``: the ResNet-34 at random, the face network with
-    dlib's weights (its input conversion folded into the stem for ``mean`` and ``std``)."""
-    if args.arch == "facenet":
-        if args.input_size < MIN_INPUT:
-            raise SystemExit(f"--arch facenet needs --input-size {MIN_INPUT} or more: its "
-                             f"last stage has no room at {args.input_size} px")
-        return FaceNet.from_dlib(args.pretrained, grey=True, mean=mean, std=std)
-    return resnet34(num_classes=8)
-
-
-def head_parameters(model: torch.nn.Module) -> set[int]:
-    """ids of the parameters of the layer that maps features to the eight classes."""
-    head = getattr(model, "head", None) or model.fc
-    return {id(p) for p in head.parameters()}
 
 
 def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor,
@@ -152,8 +108,7 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 def train_one_epoch(model, optimizer, sources: list[Source], mix: dict[str, float], args,
                     epoch, step, total_steps, warmup_steps, mean, std, ema=None,
-                    generator=None, log_prior: torch.Tensor | None = None,
-                    teacher: OnlineTeacher | None = None, work_size: int = 0):
+                    generator=None, log_prior: torch.Tensor | None = None):
     model.train()
     nb = steps_per_epoch(sources, args)
     bar = tqdm(range(nb), desc=f"epoch {epoch + 1}/{args.epochs}", leave=False, mininterval=5)
@@ -162,24 +117,17 @@ def train_one_epoch(model, optimizer, sources: list[Source], mix: dict[str, floa
         xs, ys = [], []
         # Sets differ in stored size (FER+ 48 px, the others the input size): each part
         # is warped to the input size on its own.
-        # With a larger teacher, views are made at its size and shrunk for the student.
-        size = work_size or args.input_size
         for src, idx in draw_batch(sources, mix, args.batch_size, generator):
-            xs.append(augment_batch(src.images[idx], size, generator=generator))
+            xs.append(augment_batch(src.images[idx], args.input_size, generator=generator))
             ys.append(src.targets[idx])
         x = torch.cat(xs)
         if args.degrade:
             x = degrade_batch(x, generator=generator)
         y = torch.cat(ys)
-        if teacher is not None:
-            y = teacher.blend(x, y)
-        if size != args.input_size:
-            x = F.interpolate(x, size=(args.input_size, args.input_size), mode="bilinear",
-                              align_corners=False, antialias=True)
         x = normalize(x, mean, std).to(args.device)
         y = y.to(args.device)
         for g in optimizer.param_groups:
-            g["lr"] = lr_at(step, total_steps, warmup_steps, args.lr) * g.get("lr_mult", 1.0)
+            g["lr"] = lr_at(step, total_steps, warmup_steps, args.lr)
         with torch.autocast(device_type=args.device.split(":")[0], dtype=torch.bfloat16,
                             enabled=args.amp):
             logits = model(x)
@@ -258,15 +206,6 @@ def initial_weights(path: str) -> tuple[dict, float, float, str]:
     return start["weights"], start["mean"], start["std"], f"valid {start['best']['acc']:.4f}"
 
 
-def calibration_batch(sources: list[Source], mix: dict[str, float], args, mean: float,
-                      std: float, n: int = 256) -> torch.Tensor:
-    """``n`` training faces drawn in the mix's shares, plainly resized and normalised."""
-    g = torch.Generator().manual_seed(args.seed + 1)
-    parts = [resize_batch(src.images[idx], args.input_size)
-             for src, idx in draw_batch(sources, mix, n, g)]
-    return normalize(torch.cat(parts), mean, std).to(args.device)
-
-
 def load_training_data(args):
     data = Path(args.data)
     train = read_split(data / "FER2013Train", args.cache_dir)
@@ -287,15 +226,7 @@ def main(args) -> dict:
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     mix = parse_mix(args.mix)
-    online_mode = bool(args.teacher) and args.teacher_mode == "online"
-    if not online_mode and (args.teacher_shares or args.teacher_file_shift or
-                            (args.teacher and "," in args.teacher)):
-        raise SystemExit("several teachers, --teacher-shares and --teacher-file-shift need "
-                         "--teacher-mode online")
-    # The sources are made at the largest teacher's size: read it before loading them.
-    teachers = [t for t in args.teacher.split(",") if t.strip()] if online_mode else []
-    work_size = max([args.input_size, *map(teacher_size, teachers)])
-    sources = load_sources(mix, args.data, args.sets_root, work_size, args.cache_dir,
+    sources = load_sources(mix, args.data, args.sets_root, args.input_size, args.cache_dir,
                            args.smoothing, args.limit)
     valid_sets = load_valid(list(dict.fromkeys([FERPLUS, *mix])), args.data, args.sets_root,
                             args.input_size, args.cache_dir)
@@ -306,35 +237,17 @@ def main(args) -> dict:
     print("train " + ", ".join(f"{s.name} {len(s.images)} ({mix[s.name]:.0%})" for s in sources)
           + "; valid " + ", ".join(f"{v.name} {len(v.images)}" for v in valid_sets)
           + f"; mean {mean} std {std}", flush=True)
-    if args.teacher and not online_mode:
-        t0 = time.time()
-        for s in sources:
-            taught = teacher_probabilities(args.teacher, s.images)
-            s.targets = (1 - args.teacher_weight) * s.targets + args.teacher_weight * taught
-        print(f"teacher {args.teacher} blended into the targets ({time.time() - t0:.0f} s)",
-              flush=True)
     prior = class_prior(sources, mix)
-    online = None
-    if online_mode:
-        shares = [float(t) for t in args.teacher_shares.split(",")] \
-            if args.teacher_shares else None
-        online = OnlineTeacher(args.teacher, args.teacher_weight, args.device, args.amp,
-                               shares, prior, args.logit_adjust, args.teacher_file_shift)
-        print(f"teacher {args.teacher} answers every batch at {online.size} px", flush=True)
     print("class prior of the mix: " + ", ".join(
         f"{n} {p:.3f}" for n, p in zip(LABELS, prior.tolist(), strict=True)), flush=True)
     log_prior = args.logit_adjust * prior.log() if args.logit_adjust else None
 
-    model = build_model(args, mean, std)
+    model = resnet34(num_classes=8)
     if args.weights:
         weights, mean, std, what = initial_weights(args.weights)
         model.load_state_dict(weights)
         # The input statistics belong to the weights: keep them.
         print(f"weights from {args.weights} ({what}); mean {mean} std {std}", flush=True)
-    elif args.arch == "facenet" and not args.resume:
-        # dlib's affine layers become batch norms with the statistics of this data, so
-        # the first steps' batch statistics do not change the pretrained function.
-        calibrate_batchnorm(model, calibration_batch(sources, mix, args, mean, std))
     model = model.to(args.device).to(memory_format=torch.channels_last)
     modules = dict(model.named_modules())
     for name in filter(None, args.freeze.split(",")):
@@ -344,11 +257,7 @@ def main(args) -> dict:
                              "(or a dotted name inside one, e.g. blocks.0)")
         modules[name].requires_grad_(False)
     ema = copy.deepcopy(model) if args.ema_decay else None
-    head = head_parameters(model)
-    groups = [{"params": [p for p in model.parameters() if p.requires_grad and id(p) not in head]},
-              {"params": [p for p in model.parameters() if p.requires_grad and id(p) in head],
-               "lr_mult": args.head_lr_mult}]
-    optimizer = torch.optim.SGD([g for g in groups if g["params"]], lr=args.lr,
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=args.lr,
                                 momentum=args.momentum, weight_decay=args.weight_decay,
                                 nesterov=True)
     total_steps = steps_per_epoch(sources, args) * args.epochs
@@ -372,7 +281,7 @@ def main(args) -> dict:
         t0 = time.time()
         step, loss, acc = train_one_epoch(model, optimizer, sources, mix, args, epoch, step,
                                           total_steps, warmup_steps, mean, std, ema,
-                                          generator, log_prior, online, work_size)
+                                          generator, log_prior)
         val = validate(model, valid_sets, args, mean, std)
         val_ema = validate(ema, valid_sets, args, mean, std) if ema else {"score": -1.0}
         which, chosen = ("ema", val_ema) if val_ema["score"] > val["score"] else ("model", val)
