@@ -3,9 +3,7 @@ which machine the figures come from (they mean nothing without it)."""
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 import os
 import platform
 import statistics
@@ -45,15 +43,20 @@ def webcam_frame() -> bytes:
     return buf.getvalue()
 
 
-def face_crop_json() -> bytes:
-    """The page's crop request: the astronaut's face, ~160 px, JPEG quality 85, data URL."""
+# The page's face crop (site/requests.js: CROP_SIDE, CROP_QUALITY), posted as it posts it:
+# the JPEG itself, image/jpeg, to /face?detect=false (site/api.js postFace).
+CROP_PATH = "/face?detect=false"
+CROP_HEADERS = {"Content-Type": "image/jpeg"}
+
+
+def face_crop_jpeg() -> bytes:
+    """The page's crop request body: the astronaut's face, 160x160 px, JPEG quality 85."""
     from skimage import data
 
-    face = Image.fromarray(data.astronaut()).crop((140, 30, 340, 250)).resize((146, 160))
+    face = Image.fromarray(data.astronaut()).crop((130, 30, 350, 250)).resize((160, 160))
     buf = io.BytesIO()
     face.save(buf, "JPEG", quality=85)
-    url = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
-    return json.dumps({"image": url, "detect": False}).encode()
+    return buf.getvalue()
 
 
 def machine() -> str:

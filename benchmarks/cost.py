@@ -72,10 +72,10 @@ def _measure_here(runs: int) -> dict[str, float]:
     import cv2
     from fastapi.testclient import TestClient
 
-    from benchmarks.common import face_crop_json, median_ms, webcam_frame
+    from benchmarks.common import CROP_HEADERS, CROP_PATH, face_crop_jpeg, median_ms, webcam_frame
     from function.handler import app
 
-    frame, crop_json = webcam_frame(), face_crop_json()
+    frame, crop = webcam_frame(), face_crop_jpeg()
     cv2.setNumThreads(int(os.environ["TORCH_THREADS"]))   # the detector, like torch
     out = {}
     # As a context manager the client keeps one event loop, so requests reuse the app's
@@ -84,7 +84,7 @@ def _measure_here(runs: int) -> dict[str, float]:
         calls = {"frame (640x480, detect)": lambda: client.post(
                      "/face", content=frame, headers={"Content-Type": "image/jpeg"}),
                  "face crop (160 px)": lambda: client.post(
-                     "/face", content=crop_json, headers={"Content-Type": "application/json"})}
+                     CROP_PATH, content=crop, headers=CROP_HEADERS)}
         for name, call in calls.items():
             for _ in range(5):
                 assert call().status_code == 200

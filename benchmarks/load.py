@@ -5,8 +5,8 @@
 
 Starts `python -m function.serve` on a free loopback port as a second process, then for
 --duration seconds runs --clients closed-loop clients (each sends its next request when
-the answer comes, as the page does): half post 160 px face crops as the page's JSON
-({"image": data URL, "detect": false}), half raw 640x480 JPEG frames with detection.
+the answer comes, as the page does): half post 160 px face crops as the page does
+(the JPEG itself to /face?detect=false), half raw 640x480 JPEG frames with detection.
 With --rate, requests go out at that fixed rate instead (an open loop), which shows the
 latency at a given load rather than at saturation.
 Then it sends --requests more and samples the server's memory (RSS of the server and its
@@ -31,7 +31,14 @@ from pathlib import Path
 import httpx
 import psutil
 
-from benchmarks.common import face_crop_json, machine, percentile, webcam_frame
+from benchmarks.common import (
+    CROP_HEADERS,
+    CROP_PATH,
+    face_crop_jpeg,
+    machine,
+    percentile,
+    webcam_frame,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -258,7 +265,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> int:
     clients = max(1, min(args.clients, 64))
-    face = Payload("face", face_crop_json(), {"Content-Type": "application/json"})
+    face = Payload("face", face_crop_jpeg(), CROP_HEADERS, CROP_PATH)
     frame = Payload("frame", webcam_frame(), {"Content-Type": "image/jpeg"})
     payloads = {"both": [face, frame], "face": [face], "frame": [frame]}[args.mix]
     shape = f"open loop at {args.rate:g}/s" if args.rate else "closed loop"
