@@ -105,6 +105,11 @@ class ModelInfo:
     views: int = 1
     # An int8 network (training.quantize), made from the float file of the same id.
     quantized: bool = False
+    # What export added to fc.bias, so a file can be turned back into its training-time
+    # network: the share of the training mix's log prior ("prior") and each class's logit
+    # offset, e.g. (("prior", 0.25), ("Contempt", -0.7), ("Anger", 0.4)). Empty: none, or a
+    # file exported before they were recorded (the model card gives those).
+    shifts: tuple[tuple[str, float], ...] = ()
 
     @property
     def id(self) -> str:
@@ -120,14 +125,16 @@ class ModelInfo:
                    input_size=int(m["input_size"]), grayscale=bool(m.get("grayscale", True)),
                    mean=tuple(m["mean"]), std=tuple(m["std"]),
                    temperature=float(m.get("temperature", 1.0)), views=int(m.get("views", 1)),
-                   quantized=bool(m.get("quantized", False)))
+                   quantized=bool(m.get("quantized", False)),
+                   shifts=tuple((str(k), float(v)) for k, v in m.get("shifts", {}).items()))
 
     def to_json(self) -> str:
         return json.dumps({"name": self.name, "version": self.version,
                            "labels": list(self.labels), "input_size": self.input_size,
                            "grayscale": self.grayscale, "mean": list(self.mean),
                            "std": list(self.std), "temperature": self.temperature,
-                           "views": self.views, "quantized": self.quantized})
+                           "views": self.views, "quantized": self.quantized,
+                           "shifts": dict(self.shifts)})
 
 
 def face_array(face: Image.Image, size: int, grayscale: bool) -> np.ndarray:

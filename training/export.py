@@ -166,9 +166,14 @@ def main(args: argparse.Namespace) -> Path:
               f"with temperature {temperature} (fitted on {', '.join(fitted_on)})")
 
     version = args.version or dt.date.today().isoformat()
+    shifts = {"prior": args.prior_shift} if args.prior_shift else {}
+    if offset:
+        shifts["Contempt"] = offset
+    for k, value in raises:
+        shifts[LABELS[k]] = round(shifts.get(LABELS[k], 0.0) + float(value), 4)
     info = ModelInfo(name=args.name, version=version, labels=LABELS, input_size=size,
                      grayscale=True, mean=(mean,), std=(std,), temperature=temperature,
-                     views=args.views)
+                     views=args.views, shifts=tuple(shifts.items()))
     example = torch.randn(4, 3, size, size)
     with torch.no_grad():
         traced = torch.jit.trace(module, example)

@@ -44,6 +44,34 @@ def test_export_round_trip_is_self_describing_and_matches_eager(tmp_path):
         assert torch.allclose(four(x), four(torch.flip(x, dims=[3])), atol=1e-4)
         assert four(x).shape == (3, 8)
     assert model.info.views == 1 and load_model(tmp_path / "v4.pt").info.views == 4
+    assert model.info.shifts == ()
+
+
+def test_the_export_shifts_travel_in_the_file(tmp_path):
+    data = make_ferplus(tmp_path / "ferplus", per_split=24)
+    run = tmp_path / "run"
+    train.main(train.get_args_parser().parse_args([
+        "--data", str(data), "--output-dir", str(run), "--cache-dir", str(tmp_path / "c"),
+        "--input-size", "32", "--batch-size", "8", "--epochs", "1", "--threads", "2"]))
+    plain = load_model(export.main(export.get_args_parser().parse_args([
+        "--checkpoint", str(run / "best.pth"), "--output", str(tmp_path / "p.pt"),
+        "--version", "test"])), precision="fp32")
+    out = export.main(export.get_args_parser().parse_args([
+        "--checkpoint", str(run / "best.pth"), "--output", str(tmp_path / "s.pt"),
+        "--version", "test", "--prior-shift", "0.25", "--contempt-offset", "-0.7",
+        "--class-offset", "Anger=0.4"]))
+    model = load_model(out, precision="fp32")
+    assert dict(model.info.shifts) == {"prior": 0.25, "Contempt": -0.7, "Anger": 0.4}
+    # What the file says it added is what its logits moved by, on the classes named.
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        moved = model.module(x) - plain.module(x)
+    from training.mix import checkpoint_prior
+
+    expected = 0.25 * checkpoint_prior(torch.load(run / "best.pth", weights_only=False)).log()
+    expected[LABELS.index("Contempt")] -= 0.7
+    expected[LABELS.index("Anger")] += 0.4
+    assert torch.allclose(moved, expected.expand(2, 8), atol=5e-2)
 
 
 def test_temperature_fit_recovers_a_known_scale():
