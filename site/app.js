@@ -35,6 +35,9 @@ const source = new Source(video, { started: handleStarted, stopped: handleStoppe
 // not wait for its wasm. Where they download quickly (locally, on a fast network), the
 // page waits for the detector, and only crops ever leave.
 const SERVER_WHILE_DOWNLOADING_AFTER_MS = 1500;
+// A frame that throws is logged and the next one tries again; this many in a row (about
+// 2 s of frames) are said on the page, so nobody is left watching a frozen picture.
+const FRAME_ERRORS_BEFORE_MESSAGE = 30;
 
 const state = {
   loop: 0, // bumped on every start and stop, so a loop from an old source ends itself
@@ -43,6 +46,7 @@ const state = {
   detectorStatus: 'loading', // 'loading' | 'ready' | 'failed'
   detectorDownloaded: false, // its files are in (compiling may remain)
   serverWhileLoading: false, // the server finds faces until the detector is ready
+  frameErrors: 0, // frames in a row whose work threw
   frameTimes: [],
   lastStatsAt: 0,
   lastTimelineAt: 0,
@@ -98,9 +102,16 @@ async function frameLoop(loop) {
       if (tracker.expire(performance.now(), !state.detector)) timeline.add(now, null);
       updateNoFace(now);
       render(now);
+      if (state.frameErrors >= FRAME_ERRORS_BEFORE_MESSAGE) clearMessage('page');
+      state.frameErrors = 0;
     } catch (error) {
       // A bug in one frame must not end the loop for good; the next frame tries again.
       console.error('frame loop:', error);
+      if (++state.frameErrors === FRAME_ERRORS_BEFORE_MESSAGE) {
+        showMessage('page', `Something on this page fails on every frame ` +
+          `(${error.message || error}), so the picture is not being analysed. It keeps ` +
+          'trying; if this stays, reload the page.');
+      }
     }
   }
 }

@@ -401,3 +401,24 @@ def test_smoothing_ignores_a_stray_answer_but_follows_a_real_change(page, server
     assert page.evaluate("window.shownLabels") == ["Happiness"]
     changed = True
     expect(page.get_by_test_id("emotion")).to_have_text("Surprise", timeout=10_000)
+
+
+def test_a_frame_loop_that_keeps_failing_is_said_and_recovers(page, server):
+    # Every frame's snapshot of the video fails while the switch is on (a stand-in for a
+    # bug or a browser that refuses the drawing): the page says so, then clears it.
+    page.add_init_script("""
+        window.__failFrames = false;
+        const draw = CanvasRenderingContext2D.prototype.drawImage;
+        CanvasRenderingContext2D.prototype.drawImage = function (...args) {
+            if (window.__failFrames) throw new Error('drawing refused');
+            return draw.apply(this, args);
+        };""")
+    page.goto(server + "/")
+    wait_for_emotion(page)
+    page.evaluate("window.__failFrames = true")
+    failing = message(page, "page")
+    failing.wait_for(timeout=20_000)
+    assert "fails on every frame (drawing refused)" in failing.text_content()
+    page.evaluate("window.__failFrames = false")
+    failing.wait_for(state="detached", timeout=20_000)
+    wait_for_emotion(page)
