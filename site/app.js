@@ -34,7 +34,7 @@ const source = new Source(video, { started: handleStarted, stopped: handleStoppe
 // network), frames go to the server until the detector is ready, so the first emotion does
 // not wait for its wasm. Where they download quickly (locally, on a fast network), the
 // page waits for the detector, and only crops ever leave.
-const SERVER_WHILE_DOWNLOADING_AFTER_MS = 1500;
+const SERVER_WHILE_DOWNLOADING_AFTER_MS = 3000;
 
 const state = {
   loop: 0, // bumped on every start and stop, so a loop from an old source ends itself
