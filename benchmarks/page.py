@@ -30,6 +30,7 @@ from pathlib import Path
 from PIL import Image
 
 from benchmarks.common import machine, percentile
+from function.model import LABELS
 from tests.site import harness, y4m
 
 
@@ -124,7 +125,7 @@ def visit(context, base: str, network: str, timeout_s: float = 120) -> dict:
     # attaches (below), so its wasm download is shaped too.
     shape(context.new_cdp_session(page), network)
     page.goto(base + "/", wait_until="commit")
-    first = page.wait_for_function(FIRST_EMOTION, polling=50,
+    first = page.wait_for_function(FIRST_EMOTION, arg=sorted(LABELS), polling=50,
                                    timeout=timeout_s * 1000).json_value()
     ready = page.wait_for_function(
         "() => document.getElementById('mode').textContent.startsWith('in your browser')"
