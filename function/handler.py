@@ -6,7 +6,6 @@ once and no request ever does.
 
 from __future__ import annotations
 
-import os
 import warnings
 from functools import lru_cache
 
@@ -33,18 +32,20 @@ from function.limits import MAX_BODY_BYTES, MAX_PIXELS
 from function.model import EmotionModel, configure_threads, default_model_path, load_model
 from function.schemas import ErrorResponse, FaceResponse, Health
 from function.service import analyse
-from function.settings import get_settings
+from function.settings import Settings, get_settings
 
 # /health and refused requests add no metric; that is expected, not worth a warning.
 warnings.filterwarnings("ignore", "No application metrics to publish")
-logger = Logger(service=get_settings().service)
+# Read once, at import: a bad variable stops the cold start (or `make run`) here, named.
+SETTINGS = get_settings()
+logger = Logger(service=SETTINGS.service)
 metrics = Metrics(namespace="EmotionEvaluator")
 tracer = Tracer()
 THREADS = configure_threads()
 INFERENCE = Inference(THREADS)
 # One detection runs at a time (the detector's lock): it may take more threads than each
 # request's torch (function/serve.py gives it the process's share of the CPUs).
-DETECTOR_THREADS = int(os.environ.get("DETECTOR_THREADS", "0")) or THREADS
+DETECTOR_THREADS = SETTINGS.detector_threads or THREADS
 
 
 @lru_cache
@@ -101,7 +102,9 @@ _ERRORS = {code: {"model": ErrorResponse, "description": text} for code, text in
 }.items()}
 
 
-def create_app() -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API; ``settings`` (default: get_settings()) decide its CORS headers."""
+    settings = settings or get_settings()
     # No docs pages here: FastAPI's load Swagger UI from a CDN. The local server serves
     # /docs from its own copy (function/serve.py); /openapi.json is the schema either way.
     app = FastAPI(title="Emotion evaluator API", version="1.0.0",
@@ -109,8 +112,8 @@ def create_app() -> FastAPI:
                   docs_url=None, redoc_url=None)
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware)
-    if get_settings().cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(get_settings().cors_origins),
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=["Content-Type"],
                            expose_headers=["Server-Timing"], max_age=3600)
 

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from function.settings import PRECISIONS, get_settings
+
 META_FILE = "meta.json"
 LABELS = ("Neutral", "Happiness", "Surprise", "Sadness", "Anger", "Disgust", "Fear", "Contempt")
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -48,7 +50,7 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 # fp32 and quantises inside.
 INT8 = "int8"
 INT8_SUFFIX = ".int8.pt"
-PRECISIONS = ("auto", *DTYPES, INT8)
+# PRECISIONS (function/settings.py, what MODEL_PRECISION may be): "auto" and these three.
 
 
 def native_bf16() -> bool:
@@ -67,7 +69,7 @@ def resolve_precision(precision: str | None = None, views: int = 1,
     """``precision`` (else MODEL_PRECISION, else "auto") as "fp32", "bf16" or "int8" for a
     float file that averages ``views`` passes per face (``int8_available``: it has an int8
     copy). "auto": bf16 where the CPU has it, else int8 where there is a copy, else fp32."""
-    precision = (precision or os.environ.get("MODEL_PRECISION") or "auto").strip().lower()
+    precision = (precision or get_settings().model_precision).strip().lower()
     if precision not in PRECISIONS:
         raise ValueError(f"model precision {precision!r} is not one of {', '.join(PRECISIONS)}")
     # A file of several views resamples each face with a grid traced into it in fp32,
@@ -86,7 +88,8 @@ def resolve_precision(precision: str | None = None, views: int = 1,
 
 
 def configure_threads() -> int:
-    n = int(os.environ.get("TORCH_THREADS", "0")) or available_cpus()
+    """torch's threads: TORCH_THREADS, else (or 0) every CPU."""
+    n = get_settings().torch_threads or available_cpus()
     torch.set_num_threads(n)
     return n
 
@@ -190,9 +193,8 @@ def float_model_files(folder: Path) -> list[Path]:
 
 def default_model_path() -> Path:
     """MODEL_PATH, else the one ``.pt`` file shipped in models/."""
-    env = os.environ.get("MODEL_PATH")
-    if env:
-        return Path(env)
+    if get_settings().model_path:
+        return get_settings().model_path
     found = float_model_files(MODELS_DIR)
     if not found:
         raise FileNotFoundError(

@@ -230,6 +230,7 @@ def create_local_app(api: FastAPI | None = None) -> FastAPI:
 
     from function.handler import DETECTOR_THREADS
     from function.handler import app as default_app
+    from function.settings import get_settings
 
     app = api or default_app
 
@@ -237,8 +238,8 @@ def create_local_app(api: FastAPI | None = None) -> FastAPI:
     # process's whole share of the CPUs (DETECTOR_THREADS, set in main): LiteRT's threads,
     # and OpenCV's for the resizing and crops, even where torch runs one per request.
     cv2.setNumThreads(DETECTOR_THREADS)
-    slots = int(os.environ.get("SLOTS", "0"))
-    if slots > 0:
+    slots = get_settings().slots
+    if slots:
         @asynccontextmanager
         async def lifespan(_: FastAPI):
             # The limiter belongs to the running event loop: set it once the loop exists.
@@ -273,39 +274,37 @@ def port_in_use(host: str, port: int) -> bool:
 
 def main() -> int:
     from function.model import available_cpus, default_model_path
+    from function.settings import SettingsError, get_settings
 
     try:
+        settings = get_settings()
         path = default_model_path()
         if not path.is_file():
             raise FileNotFoundError(f"model file {path} does not exist")
-    except FileNotFoundError as exc:
+    except (SettingsError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     import uvicorn
 
-    port = int(os.environ.get("PORT", "8000"))
-    host = os.environ.get("HOST", "127.0.0.1")
+    port, host = settings.port, settings.host
     # Said before "serving", and before the model loads: uvicorn would print its bind
     # error only after both.
     if port_in_use(host, port):
         print(f"error: port {port} on {host} is in use (another `make run`?): stop it, or "
               f"choose another port: make run PORT={port + 1}", file=sys.stderr)
         return 2
-    workers = max(1, int(os.environ.get("WORKERS", "1")))
-    os.environ.setdefault("DETECTOR_THREADS", str(max(1, available_cpus() // workers)))
-    if workers > 1:
-        # Workers inherit the environment: split the CPUs rather than oversubscribe them.
-        os.environ.setdefault("TORCH_THREADS", str(max(1, available_cpus() // workers)))
-    else:
-        # Read by create_local_app and by function.handler when it loads (below).
-        os.environ.setdefault("SLOTS", str(available_cpus()))
-        os.environ.setdefault("TORCH_THREADS", "1")
+    # Through the environment, which worker processes inherit (they import the app anew),
+    # and read back through Settings: by create_local_app and function.handler (below).
+    for name, value in settings.server_defaults(available_cpus()).items():
+        os.environ.setdefault(name, value)
+    get_settings.cache_clear()
+    workers = settings.workers
     print(f"serving {path.name} and {SITE_DIR.name}/ on http://{host}:{port}"
           + (f" ({workers} workers)" if workers > 1 else ""), flush=True)
     # Workers re-import the app by name; one process takes the object (no second import).
     target = APP_FACTORY if workers > 1 else create_local_app()
     uvicorn.run(target, factory=workers > 1, workers=workers if workers > 1 else None,
-                host=host, port=port, log_level=os.environ.get("LOG_LEVEL", "warning"),
+                host=host, port=port, log_level=settings.log_level,
                 timeout_keep_alive=5, limit_concurrency=256)
     return 0
 

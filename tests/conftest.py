@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from function.settings import Settings, get_settings
 from tests import model_fixture
 
 _TMP = Path(tempfile.mkdtemp(prefix="emotion-tests-"))
@@ -23,6 +24,25 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 @pytest.fixture(scope="session")
 def model_file() -> Path:
     return FIXTURE_MODEL
+
+
+@pytest.fixture
+def settings_env(monkeypatch):
+    """Sets environment variables for Settings (None unsets one) and returns the settings
+    get_settings() now gives: settings_env(MODEL_PRECISION="bf16"). get_settings' cache is
+    cleared on each call and after the test, so no other test sees them."""
+
+    def set_env(**variables: str | None) -> Settings:
+        for name, value in variables.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        return get_settings()
+
+    yield set_env
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

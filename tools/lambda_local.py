@@ -28,6 +28,8 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Any
 
+from function.settings import FUNCTION_VARIABLES
+
 ROOT = Path(__file__).resolve().parent.parent
 HANDLER = "function.handler.handler"
 FUNCTION_NAME = "emotion-api"
@@ -38,8 +40,9 @@ TIMEOUT_S = 15
 # Lambda gives init its own 10 s; locally the first invoke gets both.
 INIT_ALLOWANCE_S = 10
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
-# Settings of the caller that reach the function (everything else starts clean, as in Lambda).
-PASS_THROUGH = ("MODEL_PATH", "MODEL_PRECISION", "TORCH_THREADS", "CORS_ORIGINS", "LD_LIBRARY_PATH")
+# Settings of the caller that reach the function (everything else starts clean, as in Lambda):
+# the variables the function reads (function/settings.py), and where to find libraries.
+PASS_THROUGH = (*FUNCTION_VARIABLES, "LD_LIBRARY_PATH")
 
 
 class EmulatorError(RuntimeError):

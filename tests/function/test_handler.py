@@ -326,3 +326,25 @@ def test_unknown_route_and_method_use_the_error_shape():
     assert_error(client.get("/nope"), 404, "not_found")
     assert_error(client.post("/nope"), 404, "not_found")
     assert_error(client.get("/face"), 405, "method_not_allowed")
+
+
+def test_cors_headers_follow_the_settings():
+    from function.handler import create_app
+    from function.settings import Settings
+
+    origin = "https://page.example"
+    ask = {"Origin": origin, "Access-Control-Request-Method": "POST",
+           "Access-Control-Request-Headers": "Content-Type"}
+    allowed = TestClient(create_app(Settings(cors_origins=origin)))
+    r = allowed.options("/face", headers=ask)
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == origin
+    assert "access-control-allow-origin" not in allowed.options(
+        "/face", headers={**ask, "Origin": "https://elsewhere.example"}).headers
+    r = allowed.get("/health", headers={"Origin": origin})
+    assert r.headers["access-control-allow-origin"] == origin
+    assert "server-timing" in r.headers["access-control-expose-headers"].lower()
+    # None set (the default): no CORS headers at all.
+    plain = TestClient(create_app(Settings(cors_origins="")))
+    assert "access-control-allow-origin" not in plain.get("/health",
+                                                          headers={"Origin": origin}).headers

@@ -76,8 +76,9 @@ def test_threads_follow_available_cpus():
 
 
 @pytest.mark.parametrize("native, expected", [(True, "bf16"), (False, "fp32")])
-def test_auto_precision_takes_bf16_only_where_the_cpu_has_it(monkeypatch, native, expected):
-    monkeypatch.delenv("MODEL_PRECISION", raising=False)
+def test_auto_precision_takes_bf16_only_where_the_cpu_has_it(monkeypatch, settings_env, native,
+                                                             expected):
+    settings_env(MODEL_PRECISION=None)
     monkeypatch.setattr(model_module, "native_bf16", lambda: native)
     assert resolve_precision() == expected
     assert resolve_precision("auto") == expected
@@ -90,17 +91,34 @@ def test_bf16_is_refused_for_files_of_several_views_with_the_reason():
         resolve_precision("bf16", views=4)
 
 
-def test_the_precision_is_read_from_the_environment(monkeypatch, model_file):
-    monkeypatch.setenv("MODEL_PRECISION", "bf16")
+def test_the_precision_is_read_from_the_environment(settings_env, model_file):
+    settings_env(MODEL_PRECISION="bf16")
     assert load_model(model_file).precision == "bf16"
-    monkeypatch.setenv("MODEL_PRECISION", "fp32")
+    settings_env(MODEL_PRECISION=" FP32 ")
     assert load_model(model_file).precision == "fp32"
 
 
-def test_an_unknown_precision_names_the_valid_ones(monkeypatch, model_file):
-    monkeypatch.setenv("MODEL_PRECISION", "fp16")
-    with pytest.raises(ValueError, match="auto, fp32, bf16, int8"):
-        load_model(model_file)
+def test_an_unknown_precision_names_the_variable_and_the_valid_ones(settings_env, model_file):
+    with pytest.raises(ValueError, match="MODEL_PRECISION='fp16': must be one of "
+                                         "auto, fp32, bf16, int8"):
+        settings_env(MODEL_PRECISION="fp16")
+    with pytest.raises(ValueError, match="'fp16' is not one of auto, fp32, bf16, int8"):
+        load_model(model_file, precision="fp16")
+
+
+def test_the_precisions_are_the_ones_the_model_runs():
+    assert set(model_module.PRECISIONS) == {"auto", *model_module.DTYPES, model_module.INT8}
+
+
+def test_torch_threads_are_read_from_the_environment(settings_env):
+    before = torch.get_num_threads()
+    try:
+        settings_env(TORCH_THREADS="1")
+        assert model_module.configure_threads() == 1 == torch.get_num_threads()
+        settings_env(TORCH_THREADS="0")          # 0, like unset: every CPU
+        assert model_module.configure_threads() == available_cpus()
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_bf16_gives_the_same_answers_within_rounding(model_file, astronaut):
@@ -151,8 +169,9 @@ def test_int8_loads_the_copy_beside_the_file_and_answers_as_fp32_does(with_int8,
     assert load_model(model_module.int8_path(with_int8)).precision == "int8"
 
 
-def test_auto_takes_int8_where_there_is_a_copy_and_no_bf16(monkeypatch, with_int8, model_file):
-    monkeypatch.delenv("MODEL_PRECISION", raising=False)
+def test_auto_takes_int8_where_there_is_a_copy_and_no_bf16(monkeypatch, settings_env, with_int8,
+                                                           model_file):
+    settings_env(MODEL_PRECISION=None)
     monkeypatch.setattr(model_module, "native_bf16", lambda: False)
     assert load_model(with_int8).precision == "int8"
     assert load_model(model_file).precision == "fp32"          # no copy beside it
@@ -170,9 +189,12 @@ def test_an_int8_file_refuses_a_float_precision(with_int8):
         load_model(model_module.int8_path(with_int8), precision="bf16")
 
 
-def test_the_default_model_is_the_float_file_not_its_int8_copy(monkeypatch, tmp_path):
-    monkeypatch.delenv("MODEL_PATH", raising=False)
+def test_the_default_model_is_the_float_file_not_its_int8_copy(monkeypatch, settings_env,
+                                                               tmp_path):
+    settings_env(MODEL_PATH=None)
     model_fixture.build(tmp_path / "a.pt")
     (tmp_path / "a.int8.pt").write_bytes(b"")
     monkeypatch.setattr(model_module, "MODELS_DIR", tmp_path)
     assert model_module.default_model_path() == tmp_path / "a.pt"
+    settings_env(MODEL_PATH=str(tmp_path / "b.pt"))
+    assert model_module.default_model_path() == tmp_path / "b.pt"

@@ -133,3 +133,13 @@ def test_the_apis_answers_are_not_touched_by_the_sites_compression(client):
     assert "content-encoding" not in response.headers
     assert "cache-control" not in response.headers or "immutable" not in response.headers[
         "cache-control"]
+
+
+def test_a_bad_variable_is_said_before_serving():
+    run = subprocess.run([sys.executable, "-m", "function.serve"], cwd=harness.REPO,
+                         env={**harness.os.environ, "PORT": "0", "WORKERS": "two"},
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "serving" not in run.stdout
+    assert run.stderr.strip() == ("error: bad environment variable: PORT='0': must be greater "
+                                  "than or equal to 1; WORKERS='two': must be a whole number")
