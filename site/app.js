@@ -11,7 +11,7 @@ import { clearMessage, showMessage } from './messages.js';
 import {
   createBars, createLegend, renderBoxes, renderMain, renderOthers, renderStats, showDetails,
 } from './render.js';
-import { Requests, showModel, tick } from './requests.js';
+import { Requests, tick, watchHealth } from './requests.js';
 import { renderSummary, SessionRecord } from './session.js';
 import { Source } from './source.js';
 import { Timeline } from './timeline.js';
@@ -267,5 +267,5 @@ details.addEventListener('toggle', () => showDetails(details, requests.lastAnswe
 createLegend();
 handleMirrorChange();
 startDetector();
-showModel(SMOOTHING_SECONDS, () => requests.lastAnswer !== null);
+watchHealth(SMOOTHING_SECONDS, requests);
 source.startCamera();

@@ -60,16 +60,71 @@ function describeApiError(error) {
   }
 }
 
-/** The model's name under the page; an API that is down is said at once, before the
- * first face goes out (unless an answer came back meanwhile). */
-export async function showModel(smoothingSeconds, answeredYet) {
-  try {
-    const { body } = await getHealth();
-    document.getElementById('model-info').textContent = `Model: ${body.model}. ` +
-      `Predictions are smoothed over ~${smoothingSeconds} s.`;
-  } catch (error) {
-    if (error instanceof ApiError && error.kind === 'unreachable' && !answeredYet()) {
-      showMessage('api', describeApiError(error));
+// GET /health, once the page opens: the model's name under the page, and the first word of
+// an API that is missing or failing. A failed check is tried again, backing off; an API that
+// cannot be reached is said at once (before any face goes out), any other failure once it
+// has repeated this many times in a row, and the message goes when the check works again.
+const HEALTH_FAILURES_BEFORE_MESSAGE = 3;
+
+function healthFailure(error) {
+  switch (error.kind) {
+    case 'server':
+    case 'client':
+      return `HTTP ${error.status}${error.code ? `, ${error.code}` : ''}: ${error.message}`;
+    case 'timeout':
+      return `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
+    case 'unreachable':
+      return `could not connect: ${error.message}`;
+    default:
+      return `an answer this page cannot read: ${error.message}`;
+  }
+}
+
+/** The message for a status check that keeps failing; `answering`: faces still get answers. */
+function describeHealthError(error, answering) {
+  const again = 'Checking again every few seconds…';
+  if (answering) {
+    return `The emotion API answers, but its status check fails (${healthFailure(error)}), ` +
+      `so the model's name is not shown. ${again}`;
+  }
+  const wrongUrl = error.kind === 'bad-answer' || error.status === 404 ?
+    ' Is the API URL in config.js right?' : '';
+  return `The emotion API at ${apiLocation()} is not working: its status check keeps ` +
+    `failing (${healthFailure(error)}).${wrongUrl} ${again}`;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Checks GET /health until it answers, then shows the model's name (see above);
+ * `requests` (a Requests) tells whether faces get answers meanwhile. */
+export async function watchHealth(smoothingSeconds, requests) {
+  let failures = 0;
+  let saidUnreachable = false;
+  for (;;) {
+    try {
+      const { body } = await getHealth();
+      if (typeof body.model !== 'string') {
+        throw new ApiError('bad-answer', 'it names no model', { status: 200 });
+      }
+      document.getElementById('model-info').textContent = `Model: ${body.model}. ` +
+        `Predictions are smoothed over ~${smoothingSeconds} s.`;
+      clearMessage('health');
+      // Only this check's word: a failing POST /face keeps its own message.
+      if (saidUnreachable && requests.failures === 0 && !requests.paused) clearMessage('api');
+      return;
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      console.error('API status check:', error);
+      failures++;
+      const answering = requests.lastAnswer !== null && requests.failures === 0;
+      if (error.kind === 'unreachable' && !answering) {
+        showMessage('api', describeApiError(error));
+        saidUnreachable = true;
+      } else if (failures >= HEALTH_FAILURES_BEFORE_MESSAGE) {
+        showMessage('health', describeHealthError(error, answering),
+          { level: answering ? 'warning' : 'error' });
+      }
+      await sleep(Math.min(MAX_BACKOFF_MS, 500 * 2 ** (failures - 1)));
     }
   }
 }

@@ -361,6 +361,63 @@ def test_page_not_served_over_https(page, server):
     assert insecure.get_by_role("link").get_attribute("href").startswith("https://")
 
 
+def test_a_status_check_that_keeps_failing_is_said_and_recovers(page, server):
+    # The API fails until `healthy`: GET /health with a 500 in the API's error shape, then a
+    # proxy's HTML page (POST /face with 503s, so no answer says otherwise). The page says
+    # so in plain words, keeps checking, and clears the message once the check works, with
+    # the model's name shown.
+    checks = []
+    healthy = False
+
+    def face(route):
+        if healthy:
+            route.continue_()
+        else:
+            route.fulfill(status=503, json={"message": "Service Unavailable"})
+
+    def health(route):
+        checks.append(healthy)
+        if healthy:
+            route.continue_()
+        elif len(checks) <= 3:
+            route.fulfill(status=500, json={"error": {
+                "code": "internal_error", "message": "the server failed; try again"}})
+        else:
+            route.fulfill(status=200, content_type="text/html", body="<h1>Welcome</h1>")
+
+    page.route("**/health", health)
+    page.route("**/face?*", face)
+    model_info = page.locator("#model-info")
+    page.goto(server + "/")
+    failing = message(page, "health")
+    failing.wait_for(timeout=20_000)
+    assert 3 <= len(checks) <= 4          # said once it repeats, not on the first failure
+    assert failing.get_attribute("role") == "alert"
+    expect(failing).to_contain_text("The emotion API at " + server + " is not working: its "
+                                    "status check keeps failing (HTTP 500, internal_error: "
+                                    "the server failed; try again).")
+    expect(failing).to_contain_text("an answer this page cannot read", timeout=20_000)
+    expect(failing).to_contain_text("Is the API URL in config.js right?")
+    assert model_info.text_content() == ""
+    healthy = True
+    failing.wait_for(state="detached", timeout=20_000)
+    expect(model_info).to_contain_text("Model: ")
+    assert checks[-1] is True and checks.count(True) == 1     # and then it stops checking
+    wait_for_emotion(page)
+
+
+def test_a_failing_status_check_while_faces_get_answers_is_a_warning(page, server):
+    page.route("**/health", lambda route: route.fulfill(status=503, body="Service Unavailable"))
+    page.goto(server + "/")
+    wait_for_emotion(page)
+    note = message(page, "health")
+    expect(note).to_contain_text("The emotion API answers, but its status check fails (HTTP "
+                                 "503: Service Unavailable), so the model's name is not shown.",
+                                 timeout=20_000)
+    assert note.get_attribute("role") == "status"          # a warning, not an alert
+    assert message(page, "api").count() == 0
+
+
 def fake_answer(probs: dict[str, float]) -> dict:
     predictions = {label: probs.get(label, 0.0) for label in LABELS}
     predictions = dict(sorted(predictions.items(), key=lambda kv: -kv[1]))
