@@ -107,7 +107,7 @@ def modules_page(browser, server):
 
 @pytest.fixture(scope="session")
 def face_detector():
-    """The server's face detector (function/detect.py)."""
+    """The server's face detector (function/detect/)."""
     from function.detect import FaceDetector
 
     return FaceDetector()
