@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from function import serve
-from tests.site import harness
+from tools import harness
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from PIL import Image
 
 from function.detect import PASSES, SHORT_RANGE, TILES, smallest_face, weights_path
 from function.detect.blazeface import NUMBERS_FILE
-from tests.site import y4m
-from tests.site.harness import PAGE_DETECT, REPO
+from tools import scenes
+from tools.harness import PAGE_DETECT, REPO
 
 
 def png_url(image: Image.Image) -> str:
@@ -28,7 +28,7 @@ def png_url(image: Image.Image) -> str:
 def frame_with(widths: list[int], size=(640, 480), tilt: float = 0) -> Image.Image:
     """The astronaut's head, her face this many px wide each time, side by side on a plain
     background."""
-    x, y, w, h = y4m.ASTRONAUT_FACE
+    x, y, w, h = scenes.ASTRONAUT_FACE
     from skimage import data
 
     head = Image.fromarray(data.astronaut()).crop((x - 45, y - 50, x + w + 45, y + h + 70))
@@ -45,7 +45,7 @@ def frame_with(widths: list[int], size=(640, 480), tilt: float = 0) -> Image.Ima
 
 
 PICTURES = {
-    "one face": lambda: Image.fromarray(y4m.face_frames(y4m.astronaut(), frames=1)[0]),
+    "one face": lambda: Image.fromarray(scenes.face_frames(scenes.astronaut(), frames=1)[0]),
     "small faces": lambda: frame_with([44, 60, 90]),
     "large face": lambda: frame_with([250]),
     "tilted": lambda: frame_with([160], tilt=25),
