@@ -35,8 +35,7 @@ from PIL import Image
 
 from benchmarks.common import machine
 from benchmarks.cost import lambda_cost_per_million
-from tests.emotion.videos import write_mp4
-from tests.site import harness, y4m
+from tools import harness, scenes
 
 REPO = Path(__file__).resolve().parent.parent
 LAMBDA_MB = 3008            # the template's MemorySize
@@ -65,7 +64,7 @@ print(json.dumps({"seconds": seconds, "rows": len(frames), "frames": total}))
 def hd_frames(n: int) -> list[np.ndarray]:
     """1920x1080 frames: the 640x480 ones (face 120 px) scaled 2.25x, a face ~270 px."""
     return [np.asarray(Image.fromarray(f).resize((1920, 1440))
-                       .crop((0, 180, 1920, 1260))) for f in y4m.face_at_width(120, frames=n)]
+                       .crop((0, 180, 1920, 1260))) for f in scenes.face_at_width(120, frames=n)]
 
 
 def run_command(video: Path, out: Path, *args: str, model: str | None = None) -> dict:
@@ -103,8 +102,8 @@ def main(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-analyse-"))
     n = args.seconds * 30
     t0 = time.perf_counter()
-    vga = write_mp4(tmp / "vga.mp4", y4m.face_at_width(120, frames=n), fps=30)
-    hd = write_mp4(tmp / "hd.mp4", hd_frames(n), fps=30)
+    vga = scenes.write_mp4(tmp / "vga.mp4", scenes.face_at_width(120, frames=n), fps=30)
+    hd = scenes.write_mp4(tmp / "hd.mp4", hd_frames(n), fps=30)
     print(f"videos: {args.seconds} s each at 30 fps, 640x480 and 1920x1080, one face "
           f"(made in {time.perf_counter() - t0:.0f} s)\n")
 
@@ -123,7 +122,7 @@ def main(args: argparse.Namespace) -> None:
         done = run_command(vga, tmp / "out-api", "--fps", "all", "--api", base,
                            "--workers", str(args.workers))
         api_fps = done["frames"] / done["seconds"]
-        first = Image.fromarray(y4m.face_at_width(120, frames=1)[0])
+        first = Image.fromarray(scenes.face_at_width(120, frames=1)[0])
         buf = io.BytesIO()
         first.save(buf, "JPEG", quality=90)
         ms = server_ms(base, buf.getvalue())

@@ -31,7 +31,7 @@ from PIL import Image
 
 from benchmarks.common import machine, percentile
 from function.model import LABELS
-from tests.site import harness, y4m
+from tools import harness, scenes
 
 
 def png_url(rgb) -> str:
@@ -182,8 +182,8 @@ def main() -> None:
 
     print(machine())
     with tempfile.TemporaryDirectory() as tmp:
-        frames = y4m.face_at_width(args.face_width, frames=2 * args.fps)
-        video = y4m.write_y4m(Path(tmp) / "face.y4m", frames, fps=args.fps)
+        frames = scenes.face_at_width(args.face_width, frames=2 * args.fps)
+        video = scenes.write_y4m(Path(tmp) / "face.y4m", frames, fps=args.fps)
         measure_load(model, video)
         if args.load_only:
             return

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.site import harness
+from tools import harness
 
 DATA = harness.REPO.parent / "shared" / "data" / "taiwanese"
 

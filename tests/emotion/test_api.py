@@ -20,8 +20,7 @@ from emotion import cli
 from emotion.api import JPEG_QUALITY
 from emotion.tracking import Tracker, apply_predictions
 from function.model import LABELS
-from tests.emotion import videos
-from tests.site import harness, y4m
+from tools import harness, scenes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,7 +49,7 @@ def test_frames_go_to_the_api_and_its_answers_come_back_in_order(face_mp4, tmp_p
     # The same frames sent by hand, one at a time: the API's answers, smoothed as the page.
     tracker, expected = Tracker(), []
     with httpx.Client(base_url=server) as client:
-        for i, frame in enumerate(videos.decoded(face_mp4)):
+        for i, frame in enumerate(scenes.decoded(face_mp4)):
             buf = io.BytesIO()
             frame.save(buf, "JPEG", quality=JPEG_QUALITY)
             faces = client.post("/face", content=buf.getvalue(),
@@ -88,7 +87,7 @@ def test_an_unreachable_api_fails_fast_with_one_message(face_mp4, tmp_path, caps
 
 
 def test_a_server_restarted_mid_run_loses_no_frame(model_file, tmp_path):
-    video = videos.write_mp4(tmp_path / "long.mp4", y4m.face_at_width(120, frames=450))
+    video = scenes.write_mp4(tmp_path / "long.mp4", scenes.face_at_width(120, frames=450))
     port = harness.free_port()
     url = f"http://127.0.0.1:{port}"
     out = tmp_path / "out"

@@ -15,7 +15,7 @@ from emotion import cli
 from emotion.record import CSV_COLUMNS
 from emotion.tracking import Tracker, apply_predictions
 from function.model import LABELS
-from tests.emotion import videos
+from tools import scenes
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_a_video_gives_the_pages_exports_and_the_apis_answers(face_mp4, tmp_path
     assert float(got[1]["time_s"]) == pytest.approx(1 / 15, abs=1e-3)
     # What the API answers for those frames, followed and smoothed as the page does.
     tracker, expected = Tracker(), []
-    for i, frame in enumerate(videos.decoded(face_mp4)):
+    for i, frame in enumerate(scenes.decoded(face_mp4)):
         now = 1_000_000 + i * 1000 / 15
         faces = api_faces(api, png(frame), "image/png")
         for track, face in zip(tracker.detect([f["box"] for f in faces], now), faces,
@@ -117,7 +117,7 @@ def test_every_bad_input_is_a_row_with_its_reason(face_mp4, empty_mp4, tmp_path,
     (bad / "notes.mp4").write_bytes(b"not a video at all " * 50)
     (bad / "notes.txt").write_bytes(b"hello")
     Image.new("RGB", (5000, 5000)).save(bad / "huge.png")       # 25 MP: over the API's 24
-    mkv = videos.write_mp4(bad / "long.mkv", videos.face_then_empty(150, 0))
+    mkv = scenes.write_mp4(bad / "long.mkv", scenes.face_then_empty(150, 0))
     cut = mkv.read_bytes()
     (bad / "halted.mkv").write_bytes(cut[:len(cut) * 8 // 10])    # 81 of its 150 frames
     mkv.unlink()

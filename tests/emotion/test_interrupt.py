@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 from emotion import cli
-from tests.emotion import videos
-from tests.site import y4m
+from tools import scenes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,7 +20,7 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_outputs(model_file, tmp_path
     inputs = tmp_path / "videos"
     inputs.mkdir()
     for name, width in (("a", 100), ("b", 140), ("c", 120)):
-        videos.write_mp4(inputs / f"{name}.mp4", y4m.face_at_width(width, frames=150))
+        scenes.write_mp4(inputs / f"{name}.mp4", scenes.face_at_width(width, frames=150))
     out = tmp_path / "out"
     args = ["analyse", str(inputs), "--fps", "all", "--out", str(out)]
     run = subprocess.Popen([sys.executable, "-m", "emotion", *args, "--json-log"], cwd=REPO,

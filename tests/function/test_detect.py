@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from function import detect
-from function.detect import LANDMARKS, FaceDetector
+from function.detect import LANDMARKS, FaceDetector, blazeface, policy, runtime
 
 # The astronaut's pupils in scikit-image's 512x512 picture, placed by eye: her right eye
 # (on the picture's left), then her left.
@@ -106,7 +106,7 @@ def test_the_weights_are_read_from_the_installed_wheel():
 
 
 def test_a_missing_weights_package_says_how_to_get_it(monkeypatch):
-    monkeypatch.setattr(detect.importlib.util, "find_spec", lambda _: None)
+    monkeypatch.setattr(runtime.importlib.util, "find_spec", lambda _: None)
     with pytest.raises(FileNotFoundError, match="requirements-weights.txt"):
         FaceDetector()
 
@@ -116,7 +116,7 @@ def test_shrinking_through_halvings_is_close_to_one_step(astronaut, size):
     import cv2
 
     rgb = np.asarray(astronaut.resize((640, 480), Image.BICUBIC))
-    got = detect._Pyramid(rgb).resized(*size).astype(int)
+    got = blazeface.Pyramid(rgb).resized(*size).astype(int)
     want = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(int)
     assert got.shape == want.shape
     if size in ((320, 240), (640, 480)):       # exact halvings: the same pixels
@@ -139,7 +139,7 @@ def test_the_smallest_face_is_40_px_up_to_4_8_mp_and_grows_beyond_as_documented(
 @pytest.mark.parametrize("length", [1, 200, 544, 545, 960, 961, 1265, 1342, 3000])
 @pytest.mark.parametrize("side", [544, 960])
 def test_tiles_cover_the_line_sharing_the_overlap(length, side):
-    starts = detect.tile_starts(length, side, 128)
+    starts = policy.tile_starts(length, side, 128)
     assert starts[0] == 0 and starts == sorted(starts)
     assert starts[-1] + side >= length             # reaches the end
     assert all(a + side - b >= 128 for a, b in zip(starts, starts[1:], strict=False))

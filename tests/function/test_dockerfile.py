@@ -201,7 +201,9 @@ def handler_closure() -> set[Path]:
         seen.add(path)
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("function."):
-                todo.append(ROOT / (node.module.replace(".", "/") + ".py"))
+                module = ROOT / node.module.replace(".", "/")
+                todo.append(module / "__init__.py" if module.is_dir() else
+                            module.with_suffix(".py"))
     return seen
 
 
@@ -238,7 +240,7 @@ def test_runtime_requirements_cover_the_handlers_imports():
 
 def test_dev_requirements_cover_every_function_module():
     """serve.py (the local server) may use dev packages such as uvicorn, never the image."""
-    modules = set().union(*(imported_modules(p) for p in (ROOT / "function").glob("*.py")))
+    modules = set().union(*(imported_modules(p) for p in (ROOT / "function").rglob("*.py")))
     allowed = allowed_distributions(pins(DEV_REQS))
     missing = {m: d for m, d in third_party(modules).items() if d not in allowed}
     assert not missing, f"imported by function/ but not in {DEV_REQS.name}: {missing}"

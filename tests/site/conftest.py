@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.site import harness, y4m
+from tools import harness, scenes
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
@@ -22,13 +22,13 @@ def site_built() -> None:
 @pytest.fixture(scope="session")
 def face_video(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("camera") / "face.y4m"
-    return y4m.write_y4m(path, y4m.face_frames(y4m.astronaut()))
+    return scenes.write_y4m(path, scenes.face_frames(scenes.astronaut()))
 
 
 @pytest.fixture(scope="session")
 def empty_video(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("camera") / "empty.y4m"
-    return y4m.write_y4m(path, y4m.face_frames(None, frames=4))
+    return scenes.write_y4m(path, scenes.face_frames(None, frames=4))
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +107,7 @@ def modules_page(browser, server):
 
 @pytest.fixture(scope="session")
 def face_detector():
-    """The server's face detector (function/detect.py)."""
+    """The server's face detector (function/detect/)."""
     from function.detect import FaceDetector
 
     return FaceDetector()

@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from tests.site import harness, y4m
+from tools import harness, scenes
 
 
 def default_model(tmp: Path) -> Path:
@@ -40,7 +40,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         model = args.model or default_model(tmp)
-        video = y4m.write_y4m(tmp / "face.y4m", y4m.face_at_width(args.face_width))
+        video = scenes.write_y4m(tmp / "face.y4m", scenes.face_at_width(args.face_width))
         with harness.live_page(model, video, height=820) as page:
             page.wait_for_timeout(args.seconds * 1000)
             args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
 """The page finds faces where the server does: its detector (site/blazeface.js, run by
-LiteRT.js in the page's worker) against the server's (function/detect.py) on the same
+LiteRT.js in the page's worker) against the server's (function/detect/) on the same
 pictures — camera frames with faces small and large, several faces, a tilted head, a small
 portrait picture like the taiwanese heads, and none. Same faces, same order, boxes to the
 pixel, eyes to a hundredth of a pixel."""
@@ -13,9 +13,10 @@ import math
 import pytest
 from PIL import Image
 
-from function.detect import SHORT_RANGE, weights_path
-from tests.site import y4m
-from tests.site.harness import PAGE_DETECT, REPO
+from function.detect import PASSES, SHORT_RANGE, TILES, smallest_face, weights_path
+from function.detect.blazeface import NUMBERS_FILE
+from tools import scenes
+from tools.harness import PAGE_DETECT, REPO
 
 
 def png_url(image: Image.Image) -> str:
@@ -27,7 +28,7 @@ def png_url(image: Image.Image) -> str:
 def frame_with(widths: list[int], size=(640, 480), tilt: float = 0) -> Image.Image:
     """The astronaut's head, her face this many px wide each time, side by side on a plain
     background."""
-    x, y, w, h = y4m.ASTRONAUT_FACE
+    x, y, w, h = scenes.ASTRONAUT_FACE
     from skimage import data
 
     head = Image.fromarray(data.astronaut()).crop((x - 45, y - 50, x + w + 45, y + h + 70))
@@ -44,7 +45,7 @@ def frame_with(widths: list[int], size=(640, 480), tilt: float = 0) -> Image.Ima
 
 
 PICTURES = {
-    "one face": lambda: Image.fromarray(y4m.face_frames(y4m.astronaut(), frames=1)[0]),
+    "one face": lambda: Image.fromarray(scenes.face_frames(scenes.astronaut(), frames=1)[0]),
     "small faces": lambda: frame_with([44, 60, 90]),
     "large face": lambda: frame_with([250]),
     "tilted": lambda: frame_with([160], tilt=25),
@@ -86,6 +87,21 @@ def test_the_page_shrinks_a_large_frame_to_the_whole_picture_size(modules_page, 
 def test_the_page_ships_the_servers_model_file():
     [page] = (REPO / "site" / "vendor").glob("detector-*/models/face_detection_short_range.tflite")
     assert page.read_bytes() == weights_path(SHORT_RANGE).read_bytes()
+
+
+def test_the_page_reads_the_servers_numbers(modules_page):
+    """blazeface.json, as build.sh vendors it: the same passes, and the whole-picture passes
+    alone up to the size from which the server tiles a picture."""
+    assert (REPO / "site" / "vendor" / "blazeface.json").read_bytes() == NUMBERS_FILE.read_bytes()
+    page = modules_page.evaluate("""async () => {
+        const { PASSES, LARGEST_PICTURE } = await import('/blazeface.js');
+        return { passes: PASSES, largest: LARGEST_PICTURE };
+    }""")
+    assert page["passes"] == [{"side": p.side, "minScore": p.min_score} for p in PASSES]
+    largest = max(p.side for p in PASSES)
+    for width in (page["largest"], page["largest"] + 1):
+        tiled = TILES.face / smallest_face(width, width * 3 // 4) * width > largest
+        assert tiled == (width > page["largest"]), width
 
 
 def test_the_model_file_is_rewritten_for_each_input_size(modules_page):

@@ -15,13 +15,13 @@ import pytest
 from PIL import Image
 
 from function import service
-from tests.site import y4m
-from tests.site.harness import PAGE_CROP
+from tools import scenes
+from tools.harness import PAGE_CROP
 
 FRAMING = json.loads(service.FRAMING_FILE.read_text())
 
 def frame(tilt: float) -> Image.Image:
-    upright = Image.fromarray(y4m.face_frames(y4m.astronaut(), frames=1)[0])
+    upright = Image.fromarray(scenes.face_frames(scenes.astronaut(), frames=1)[0])
     return upright.rotate(tilt, resample=Image.BICUBIC, fillcolor=(70, 78, 92))
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from emotion import cli
-from tests.site import harness, y4m
 from tests.site.conftest import PageLog, open_context
 from tests.site.test_live_page import wait_for_emotion
 from tests.site.test_video_file import message
+from tools import harness, scenes
 
 SHIPPED = [p for p in sorted((harness.REPO / "models").glob("*.pt")) if ".int8." not in p.name]
 
@@ -33,8 +33,9 @@ def per_second(rows: list[dict]) -> dict[int, str]:
 def test_the_page_and_the_command_agree_second_by_second(browser, site_built, tmp_path,
                                                          monkeypatch):
     # A face that comes closer and moves away over 8 s, then an empty room.
-    frames = [f for width in (80, 110, 150, 200) for f in y4m.face_at_width(width, frames=30)]
-    video = y4m.write_webm(tmp_path / "session.webm", frames + y4m.face_frames(None, frames=8))
+    frames = [f for width in (80, 110, 150, 200) for f in scenes.face_at_width(width, frames=30)]
+    video = scenes.write_webm(tmp_path / "session.webm",
+                              frames + scenes.face_frames(None, frames=8))
     with harness.serve(SHIPPED[-1]) as base:
         context = open_context(browser)
         page = context.new_page()

@@ -1,5 +1,5 @@
 """End-to-end: the live page in headless Chromium against the locally served product, its
-camera a fake device playing a video of a real face (see y4m.py)."""
+camera a fake device playing a video of a real face (see tools/scenes.py)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.site.conftest import PageLog, open_context
-from tests.site.harness import INSECURE_HOST, launch
-from tests.site.y4m import HEIGHT, WIDTH
+from tools.harness import INSECURE_HOST, launch
+from tools.scenes import HEIGHT, WIDTH
 
 LABELS = {"Neutral", "Happiness", "Surprise", "Sadness", "Anger", "Disgust", "Fear", "Contempt"}
 
@@ -121,7 +121,7 @@ def test_live_page_boxes_face_shows_api_emotion_and_timeline(page, server):
     centers = []
     for _ in range(12):
         box = box_in_frame(page)
-        # The video's face is ~130 px wide around (285 +- 24, 210): see y4m.face_frames.
+        # The video's face is ~130 px wide around (285 +- 24, 210): see scenes.face_frames.
         assert 70 < box["width"] < 220, box
         assert 200 < box["x"] + box["width"] / 2 < 370, box
         assert 150 < box["y"] + box["height"] / 2 < 270, box

@@ -12,18 +12,18 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.site import y4m
 from tests.site.conftest import PageLog, open_context
-from tests.site.harness import launch
 from tests.site.test_live_page import fake_answer, message, wait_for_emotion
+from tools import scenes
+from tools.harness import launch
 
 
 def edge_frames(frames: int = 30) -> list[np.ndarray]:
     """The astronaut's head 150 px wide (her face ~80 px, narrower than its label) at the
     frame's top-left corner, swaying a little: the mirrored camera shows it at the top
     right, where a label drawn from the box's left edge would run off the picture."""
-    tile = np.asarray(Image.fromarray(y4m.astronaut()).resize((150, 150), Image.BILINEAR))
-    background = y4m.face_frames(None, frames=1)[0]
+    tile = np.asarray(Image.fromarray(scenes.astronaut()).resize((150, 150), Image.BILINEAR))
+    background = scenes.face_frames(None, frames=1)[0]
     out = []
     for i in range(frames):
         frame = background.copy()
@@ -35,7 +35,7 @@ def edge_frames(frames: int = 30) -> list[np.ndarray]:
 
 @pytest.fixture
 def edge_page(playwright, tmp_path, server):
-    browser = launch(playwright, y4m.write_y4m(tmp_path / "edge.y4m", edge_frames()))
+    browser = launch(playwright, scenes.write_y4m(tmp_path / "edge.y4m", edge_frames()))
     page = open_context(browser).new_page()
     page.log = PageLog(page)
     yield page

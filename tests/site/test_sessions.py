@@ -9,8 +9,8 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.site import harness
 from tests.site.test_live_page import FaceTraffic, wait_for_emotion
+from tools import harness
 
 # The share of the timeline's column at page time `t` that is painted (0 blank, 1 full).
 FILLED_AT = """(t) => {

@@ -11,10 +11,10 @@ from collections import Counter
 
 import pytest
 
-from tests.site import y4m
 from tests.site.conftest import PageLog, open_context
-from tests.site.harness import launch
 from tests.site.test_live_page import FaceTraffic, box_in_frame, wait_for_emotion
+from tools import scenes
+from tools.harness import launch
 
 # Every frame the video element presents for 10 s: is a face box drawn over it?
 SAMPLE_FRAMES = """seconds => new Promise((resolve) => {
@@ -34,7 +34,7 @@ SAMPLE_FRAMES = """seconds => new Promise((resolve) => {
 @pytest.fixture(params=[60, 100, 200], ids=lambda w: f"face{w}px")
 def far_page(request, playwright, tmp_path, server):
     width = request.param
-    video = y4m.write_y4m(tmp_path / f"face{width}.y4m", y4m.face_at_width(width))
+    video = scenes.write_y4m(tmp_path / f"face{width}.y4m", scenes.face_at_width(width))
     browser = launch(playwright, video)
     page = open_context(browser).new_page()
     page.log = PageLog(page)
@@ -70,8 +70,8 @@ def test_face_is_boxed_in_nearly_every_frame_at_every_distance(far_page, server)
     assert page.get_by_test_id("face-box").count() == 1
     box = box_in_frame(page)
     assert 0.7 * width < box["width"] < 1.6 * width, box
-    assert abs(box["x"] + box["width"] / 2 - y4m.WIDTH / 2) < 0.5 * width + 14, box
-    assert abs(box["y"] + box["height"] / 2 - y4m.HEIGHT / 2) < 0.5 * width, box
+    assert abs(box["x"] + box["width"] / 2 - scenes.WIDTH / 2) < 0.5 * width + 14, box
+    assert abs(box["y"] + box["height"] / 2 - scenes.HEIGHT / 2) < 0.5 * width, box
 
     # The label shown is the API's for this face: the one most of its last answers gave
     # (smoothing only steadies it) ...

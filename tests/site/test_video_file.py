@@ -10,8 +10,8 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.site import y4m
 from tests.site.test_live_page import FaceTraffic, message, wait_for_emotion
+from tools import scenes
 
 # The API's labels, in the order the page keeps them.
 LABELS = ["Neutral", "Happiness", "Surprise", "Sadness", "Anger", "Disgust", "Fear", "Contempt"]
@@ -20,8 +20,8 @@ LABELS = ["Neutral", "Happiness", "Surprise", "Sadness", "Anger", "Disgust", "Fe
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
     # 4 s of a face 100 px wide, then 1 s of an empty room: the face leaves before the end.
-    frames = y4m.face_at_width(100, frames=60) + y4m.face_frames(None, frames=15)
-    return y4m.write_webm(tmp_path_factory.mktemp("video") / "interview.webm", frames)
+    frames = scenes.face_at_width(100, frames=60) + scenes.face_frames(None, frames=15)
+    return scenes.write_webm(tmp_path_factory.mktemp("video") / "interview.webm", frames)
 
 
 def test_video_file_is_analysed_and_the_session_downloads(page, server, recording):

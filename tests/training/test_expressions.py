@@ -77,7 +77,7 @@ def test_cached_crops_are_made_again_when_the_detection_code_changes(tmp_path, h
 
     folder = make_set(tmp_path, "taiwanese", {"train": ["Anger"]}, head=head)
     read_set(folder, "train", 64, tmp_path / "cache")
-    monkeypatch.setattr(expressions, "crop_code", lambda: "an edited detect.py")
+    monkeypatch.setattr(expressions, "crop_code", lambda: "an edited detector")
     read_set(folder, "train", 64, tmp_path / "cache")
     assert len(list((tmp_path / "cache").glob("taiwanese-train-*.npz"))) == 2
 

@@ -1,5 +1,6 @@
 """The product served locally and Debian's Chromium with a fake camera: shared by the
-browser tests (conftest.py) and the screenshot maker (screenshot.py)."""
+browser tests (tests/site/conftest.py), the screenshot maker (tests/site/screenshot.py) and
+the benchmarks that drive the page (benchmarks.page, page_crops, analyse)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 # A name that resolves to this machine but is not localhost: pages served from it are not
 # a secure context, which is how the HTTPS message is tested without a certificate.
 INSECURE_HOST = "insecure.test"

@@ -1,6 +1,7 @@
-"""Writes the videos for the browser tests, the fake camera's .y4m and WebM files to open:
-a real face (scikit-image's astronaut) on a 640x480 frame, drifting a little so boxes have
-to follow it."""
+"""The scenes the tests and the benchmarks play: a real face (scikit-image's astronaut) on a
+640x480 frame, drifting a little so boxes have to follow it, written as the fake camera's
+.y4m, as WebM files to open in the page, and as H.264 MP4s for the emotion command
+(encoded by the FFmpeg inside PyAV's wheel)."""
 
 from __future__ import annotations
 
@@ -107,3 +108,29 @@ def astronaut() -> np.ndarray:
     from skimage import data
 
     return data.astronaut()[0:300, 110:410]
+
+
+def write_mp4(path: Path, frames: list[np.ndarray], fps: int = 15) -> Path:
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+def face_then_empty(faces: int = 45, empty: int = 10) -> list[np.ndarray]:
+    """A face 120 px wide swaying in 640x480 (``faces`` frames), then the empty room."""
+    return face_at_width(120, frames=faces) + face_frames(None, frames=empty)
+
+
+def decoded(path: Path) -> list:
+    """Every frame of a video as RGB PIL images, as the command decodes them."""
+    import av
+
+    with av.open(str(path)) as container:
+        return [f.to_image() for f in container.decode(video=0)]
