@@ -17,7 +17,12 @@ from function.model import LABELS_FILE
 from tests.site import y4m
 from tests.site.conftest import PageLog, open_context
 from tests.site.harness import launch
-from tests.site.test_live_page import fake_answer, message, wait_for_emotion
+from tests.site.test_live_page import (
+    fake_answer,
+    message,
+    wait_for_emotion,
+    without_the_detector,
+)
 
 
 def edge_frames(frames: int = 30) -> list[np.ndarray]:
@@ -96,7 +101,7 @@ def test_more_faces_than_shown_are_counted(page, server):
     the page follows at most 6: it says so, rather than leave faces out unsaid."""
     answer = fake_answer({"Happiness": 0.8, "Neutral": 0.2})
     answer.update(faces_found=20, truncated=True)
-    page.route("**/vendor/**", lambda route: route.abort())   # the server finds the faces
+    without_the_detector(page)   # the server finds the faces
     page.route("**/face?*", lambda route: route.fulfill(json=answer))
     page.goto(server + "/")
     counted = message(page, "faces")
