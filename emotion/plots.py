@@ -5,6 +5,7 @@ inputs, each input's share of time per emotion side by side."""
 from __future__ import annotations
 
 import io
+import json
 
 import matplotlib
 
@@ -14,13 +15,10 @@ from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from emotion.record import Record  # noqa: E402
-from function.model import LABELS  # noqa: E402
+from function.model import LABELS, LABELS_FILE  # noqa: E402
 
-# The page's colours (site/emotions.js COLORS; tests/emotion/test_plots.py holds them equal).
-COLORS = {
-    "Neutral": "#7b8794", "Happiness": "#e8a800", "Surprise": "#f97316", "Sadness": "#2563eb",
-    "Anger": "#dc2626", "Disgust": "#16a34a", "Fear": "#9333ea", "Contempt": "#92400e",
-}
+# The page's colours, from the file the page reads them from.
+COLORS: dict[str, str] = json.loads(LABELS_FILE.read_text(encoding="utf-8"))["colors"]
 # As the page's timeline: a band is drawn only between answers this close.
 MAX_STEP_S = 2.0
 MAX_ROWS = 60           # inputs drawn in summary.png

@@ -20,7 +20,11 @@ from PIL import Image
 from function.settings import PRECISIONS, get_settings
 
 META_FILE = "meta.json"
-LABELS = ("Neutral", "Happiness", "Surprise", "Sadness", "Anger", "Disgust", "Fear", "Contempt")
+# The API's eight labels, in the order the model's outputs and the page's bars keep, with the
+# colours and emoji they are shown in: labels.json, which the web page reads too (site/build.sh
+# vendors it) and the emotion command's pictures take their colours from.
+LABELS_FILE = Path(__file__).with_name("labels.json")
+LABELS: tuple[str, ...] = tuple(json.loads(LABELS_FILE.read_text(encoding="utf-8"))["labels"])
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
 

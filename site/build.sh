@@ -10,6 +10,9 @@
 #   - the server's crop framing (function/framing.json), so the page crops faces as the
 #     server does from the same figures, and BlazeFace's numbers (passes, anchors, stride,
 #     NMS threshold: function/detect/blazeface.json), so it decodes the model as the server;
+#   - the API's labels with their colours and emoji (function/labels.json), as an ES module
+#     (vendor/labels.js): the page's modules import them, in every browser that runs the
+#     page, where JSON modules are newer than the rest of the page needs;
 #   - Swagger UI (swagger-ui-dist), which the local server's /docs serves instead of a CDN's.
 # The detector's files (runtime and model, 10 MB) go under a name carrying their content's
 # hash, vendor/detector-<hash>/, which vendor/detector-files.js names, so they can be cached
@@ -23,6 +26,7 @@ set -euo pipefail
 SITE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 FRAMING="$SITE/../function/framing.json"
 BLAZEFACE="$SITE/../function/detect/blazeface.json"
+LABELS="$SITE/../function/labels.json"
 MODULES="$SITE/node_modules"
 DEST="$SITE/vendor"
 STAMP="$DEST/.stamp"
@@ -46,12 +50,12 @@ declare -A FILES=(
 )
 LITERT_MODULE=@litertjs/core/dist/index.js
 
-stamp="$(cat "$SITE/package-lock.json" "$FRAMING" "$BLAZEFACE" "$SITE/build.sh" | sha256sum | cut -d' ' -f1)"
+stamp="$(cat "$SITE/package-lock.json" "$FRAMING" "$BLAZEFACE" "$LABELS" "$SITE/build.sh" | sha256sum | cut -d' ' -f1)"
 up_to_date() {
   [[ -f "$STAMP" && "$(cat "$STAMP")" == "$stamp" ]] || return 1
   local f
-  [[ -f "$DEST/detector-files.js" && -f "$DEST/framing.json" && -f "$DEST/blazeface.json" ]] \
-    || return 1
+  [[ -f "$DEST/detector-files.js" && -f "$DEST/framing.json" && -f "$DEST/blazeface.json" \
+     && -f "$DEST/labels.js" ]] || return 1
   local dir
   dir="$(sed -n "s/^export const DETECTOR_FILES = '\(detector-[0-9a-f]*\)\/';$/\1/p" \
     "$DEST/detector-files.js")"
@@ -91,6 +95,16 @@ sed 's#from "@litertjs/wasm-utils"#from "./wasm-utils.js"#' "$MODULES/$LITERT_MO
   >"$DEST/litert/litert.js"
 install -m 0644 "$FRAMING" "$DEST/framing.json"
 install -m 0644 "$BLAZEFACE" "$DEST/blazeface.json"
+# Parsed, not pasted: a broken labels.json fails the build, not the page. Non-ASCII (the
+# emoji) escaped, so the module reads the same whatever charset it is served with.
+node -e '
+const fs = require("fs");
+const table = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+const text = JSON.stringify(table, null, 2).replace(/[\u007f-\uffff]/g,
+  (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+fs.writeFileSync(process.argv[2], "// Written by site/build.sh from function/labels.json: the API\x27s labels in\n"
+  + "// the model\x27s order, with their colours and emoji.\nexport default " + text + ";\n");
+' "$LABELS" "$DEST/labels.js"
 
 # The detector's files under their content's hash (sorted: the same files, the same name).
 hash="$(cd "$DEST" && find litert models -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
@@ -117,4 +131,4 @@ for (const file of process.argv.slice(1)) {
   }
 }'
 echo "$stamp" >"$STAMP"
-echo "site/build.sh: vendored LiteRT.js, the BlazeFace model and its numbers, the crop framing and Swagger UI into site/vendor/"
+echo "site/build.sh: vendored LiteRT.js, the BlazeFace model and its numbers, the crop framing, the labels and Swagger UI into site/vendor/"

@@ -1,22 +1,17 @@
 // Labels, colours, smoothing and face tracking: the parts of the page with no DOM, kept
 // apart so they read (and can be reasoned about) on their own.
 
-// The API's eight labels in the model's order; bars and timeline keep this order so rows
-// never jump around as probabilities change.
-export const LABELS = ['Neutral', 'Happiness', 'Surprise', 'Sadness', 'Anger', 'Disgust',
-  'Fear', 'Contempt'];
+import CLASSES from './vendor/labels.js';
 
-export const EMOJI = {
-  Neutral: '😐', Happiness: '😄', Surprise: '😮', Sadness: '😢',
-  Anger: '😠', Disgust: '🤢', Fear: '😨', Contempt: '😒',
-};
-
+// The API's eight labels in the model's order, their emoji and their colours: the server's
+// own file, function/labels.json, which site/build.sh vendors (the emotion command's
+// pictures take the same colours). Bars and timeline keep this order so rows never jump
+// around as probabilities change.
+export const LABELS = CLASSES.labels;
+export const EMOJI = CLASSES.emoji;
 // Distinct hues for bars and timeline bands; text never sits on them, so they only need to
 // stand apart from each other and from the white background.
-export const COLORS = {
-  Neutral: '#7b8794', Happiness: '#e8a800', Surprise: '#f97316', Sadness: '#2563eb',
-  Anger: '#dc2626', Disgust: '#16a34a', Fear: '#9333ea', Contempt: '#92400e',
-};
+export const COLORS = CLASSES.colors;
 
 // Time constant of the exponential moving average over each face's probabilities. Driven by
 // elapsed time rather than by answer count, so the display settles equally fast on a fast

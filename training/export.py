@@ -20,11 +20,10 @@ from torch import nn
 
 from function.model import LABELS, ModelInfo, load_model, save_model
 from training.augment import VIEWS, view_grid
+from training.checkpoint import load_checkpoint, predict
 from training.metrics import CONTEMPT, expected_calibration_error, metrics
-from training.mix import checkpoint_prior, load_valid, parse_mix
+from training.mix import load_valid
 from training.operating_point import bias_shift, class_value
-from training.resnet import resnet34
-from training.train import predict
 
 
 class ViewAverage(nn.Module):
@@ -120,25 +119,21 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> Path:
-    ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    targs = ckpt["args"]
-    size, mean, std = targs["input_size"], ckpt["mean"], ckpt["std"]
-    net = resnet34(num_classes=len(LABELS))
-    net.load_state_dict(ckpt.get("weights") or ckpt["model"])
-    net.eval()
+    ckpt = load_checkpoint(args.checkpoint)
+    size, mean, std = ckpt.input_size, ckpt.mean, ckpt.std
+    net = ckpt.network()
     module = ViewAverage(net, size, args.views).eval() if args.views > 1 else net
 
-    data = Path(args.data or targs["data"])
-    names = ["ferplus", *(n for n in parse_mix(targs.get("mix", "ferplus=1")) if n != "ferplus")]
-    valid = load_valid(names, data, targs.get("sets_root", "../shared/data"), size,
-                       targs.get("cache_dir", ".cache/ferplus"))
+    data = Path(args.data or ckpt.args["data"])
+    names = ckpt.valid_names()
+    valid = load_valid(names, data, ckpt.sets_root, size, ckpt.cache_dir)
     if args.false_contempt_cap is not None and args.contempt_offset is not None:
         raise SystemExit("give --false-contempt-cap or --contempt-offset, not both")
     raises = [class_value(t, "--class-offset") for t in args.class_offset]
     per_set = {v.name: (predict(module, v.images, size, mean, std), v.labels) for v in valid}
     # Every shift is a constant added to the logits: one vector, into fc.bias and into the
     # valid logits the temperature is fitted on.
-    log_prior = checkpoint_prior(ckpt).log() if args.prior_shift else torch.zeros(len(LABELS))
+    log_prior = ckpt.class_prior().log() if args.prior_shift else torch.zeros(len(LABELS))
     delta = bias_shift(log_prior, args.prior_shift, 0.0)
     if args.prior_shift:
         print("prior shift " + ", ".join(f"{n} {v:+.2f}" for n, v in
@@ -189,7 +184,7 @@ def main(args: argparse.Namespace) -> Path:
     if diff > 5e-2:
         raise SystemExit(f"exported model differs from the eager one by {diff}")
     mb = out.stat().st_size / 2**20
-    print(f"wrote {out} ({mb:.1f} MiB), {info.id}, checkpoint epoch {ckpt['epoch'] + 1}, "
+    print(f"wrote {out} ({mb:.1f} MiB), {info.id}, checkpoint epoch {ckpt.epoch + 1}, "
           f"commit {git_commit()}")
     return out
 

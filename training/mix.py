@@ -93,18 +93,6 @@ def class_prior(sources: list[Source], mix: dict[str, float]) -> torch.Tensor:
     return (prior / prior.sum()).clamp(min=1e-4)
 
 
-def checkpoint_prior(ckpt: dict) -> torch.Tensor:
-    """The class prior of a train.py checkpoint's mix: stored with it, or for checkpoints
-    from before train.py stored it, computed again from the training sets."""
-    if ckpt.get("prior") is not None:
-        return ckpt["prior"]
-    a = ckpt["args"]
-    mix = parse_mix(a.get("mix", f"{FERPLUS}=1"))
-    return class_prior(load_sources(mix, a["data"], a.get("sets_root", "../shared/data"),
-                                    a["input_size"], a.get("cache_dir", ".cache/ferplus"),
-                                    a["smoothing"]), mix)
-
-
 def draw_batch(sources: list[Source], mix: dict[str, float], batch: int,
                generator: torch.Generator) -> list[tuple[Source, torch.Tensor]]:
     """One batch: for each source, the indices of its faces in it."""

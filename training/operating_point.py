@@ -25,10 +25,9 @@ import torch
 import torch.nn.functional as F
 
 from function.model import LABELS
+from training.checkpoint import load_checkpoint, predict
 from training.metrics import CONTEMPT, metrics
-from training.mix import FERPLUS, checkpoint_prior, load_valid, parse_mix
-from training.resnet import resnet34
-from training.train import predict
+from training.mix import FERPLUS, load_valid
 
 Logits = dict[str, tuple[torch.Tensor, torch.Tensor]]
 
@@ -63,18 +62,13 @@ def checkpoint_logits(path: str | Path) -> tuple[Logits, torch.Tensor]:
         saved = torch.load(cache, weights_only=False)
         if "log_prior" in saved:
             return saved["per_set"], saved["log_prior"]
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    targs = ckpt["args"]
-    size, mean, std = targs["input_size"], ckpt["mean"], ckpt["std"]
-    mix = parse_mix(targs.get("mix", f"{FERPLUS}=1"))
-    root, cache_dir = targs.get("sets_root", "../shared/data"), targs.get("cache_dir",
-                                                                        ".cache/ferplus")
-    prior = checkpoint_prior(ckpt)
-    net = resnet34(num_classes=8)
-    net.load_state_dict(ckpt.get("weights") or ckpt["model"])
-    names = [FERPLUS, *(n for n in mix if n != FERPLUS)]
+    ckpt = load_checkpoint(path)
+    size, mean, std = ckpt.input_size, ckpt.mean, ckpt.std
+    prior = ckpt.class_prior()
+    net = ckpt.network()
     per_set = {v.name: (predict(net, v.images, size, mean, std), v.labels)
-               for v in load_valid(names, targs["data"], root, size, cache_dir)}
+               for v in load_valid(ckpt.valid_names(), ckpt.args["data"], ckpt.sets_root, size,
+                                   ckpt.cache_dir)}
     torch.save({"per_set": per_set, "log_prior": prior.log()}, cache)
     return per_set, prior.log()
 

@@ -2,7 +2,8 @@
 expression sets (``--mix``, training/mix.py).
 
 Follows pytorch/vision's references/classification/train.py: get_args_parser,
-train_one_epoch, evaluate, main; the args travel inside every checkpoint, and
+train_one_epoch, evaluate, main; the args travel inside every checkpoint (its format, and
+the predict and validate every training command shares: training/checkpoint.py), and
 ``--resume`` picks an interrupted run up where it stopped.
 
     python -m training.train --data ../shared/data/ferplus --output-dir runs/r34
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import math
 import time
@@ -23,12 +25,12 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from function.model import LABELS
-from training.augment import augment_batch, degrade_batch, normalize, resize_batch
-from training.ferplus import majority_faces, majority_labels, read_split, soft_targets
-from training.metrics import metrics
+from training.augment import augment_batch, degrade_batch, normalize
+from training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint, validate
 from training.mix import (
     FERPLUS,
     Source,
+    ValidSet,
     class_prior,
     draw_batch,
     load_sources,
@@ -153,44 +155,18 @@ def steps_per_epoch(sources: list[Source], args) -> int:
     return max(1, size // args.batch_size)
 
 
-@torch.no_grad()
-def predict(model, images, size, mean, std, device="cpu", batch=512, flip=False,
-            amp=False) -> torch.Tensor:
-    """Logits (float32) for uint8 (N, 48, 48) faces; ``flip`` averages with the mirror."""
-    model.eval()
-    out = []
-    for i in range(0, len(images), batch):
-        x = normalize(resize_batch(images[i:i + batch], size), mean, std).to(device)
-        with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16,
-                            enabled=amp):
-            logits = model(x).float()
-            if flip:
-                logits = (logits + model(torch.flip(x, dims=[3])).float()) / 2
-        out.append(logits.cpu())
-    return torch.cat(out) if out else torch.zeros(0, 8)
-
-
-def evaluate(model, images, labels, args, mean, std, flip=False) -> float:
-    logits = predict(model, images, args.input_size, mean, std, args.device, flip=flip,
-                     amp=args.amp)
-    return (logits.argmax(1) == labels).float().mean().item()
-
-
-def validate(model, valid_sets, args, mean, std) -> dict:
-    """Per valid set: accuracy, recall per class, UAR, false Contempt; and ``score``, the
-    figure the best checkpoint is chosen by: FER2013Valid accuracy when training on FER+
-    alone, else the mean UAR over the sets (the contempt set's UAR is its recall)."""
-    out = {}
-    for v in valid_sets:
-        probs = predict(model, v.images, args.input_size, mean, std, args.device,
-                        amp=args.amp).softmax(1)
-        m = metrics(probs, v.labels)
-        out[v.name] = {k: m[k] for k in ("n", "accuracy", "uar", "recall", "false_contempt")}
-    if len(out) == 1 and FERPLUS in out:
-        out["score"] = out[FERPLUS]["accuracy"]
-    else:
-        out["score"] = round(sum(m["uar"] for m in out.values()) / len(out), 4)
-    return out
+def evaluate(model, ema, valid_sets: list[ValidSet], args, mean,
+             std) -> tuple[dict, float]:
+    """Both networks on the valid splits (``validate``) and the one the epoch keeps, the
+    EMA where it scores higher: the figures of the epoch's log line, and the kept one's
+    selection score."""
+    val = validate(model, valid_sets, args.input_size, mean, std, args.device, args.amp)
+    val_ema = validate(ema, valid_sets, args.input_size, mean, std, args.device, args.amp) \
+        if ema is not None else {"score": -1.0}
+    which, chosen = ("ema", val_ema) if val_ema["score"] > val["score"] else ("model", val)
+    return {"valid_acc": val[FERPLUS]["accuracy"], "score": val["score"],
+            "score_ema": val_ema["score"], "which": which,
+            "valid": {k: v for k, v in chosen.items() if k != "score"}}, chosen["score"]
 
 
 def initial_weights(path: str) -> tuple[dict, float, float, str]:
@@ -202,21 +178,8 @@ def initial_weights(path: str) -> tuple[dict, float, float, str]:
         weights = {k: v.float() if v.is_floating_point() else v
                    for k, v in module.state_dict().items()}
         return weights, meta["mean"][0], meta["std"][0], f"model {meta['version']}"
-    start = torch.load(path, map_location="cpu", weights_only=False)
-    return start["weights"], start["mean"], start["std"], f"valid {start['best']['acc']:.4f}"
-
-
-def load_training_data(args):
-    data = Path(args.data)
-    train = read_split(data / "FER2013Train", args.cache_dir)
-    v_images, v_labels = majority_faces(data / "FER2013Valid", args.cache_dir)
-    # Train on every image the majority protocol keeps, with its vote distribution.
-    keep = majority_labels(train.votes) >= 0
-    images = torch.from_numpy(train.images[keep])
-    targets = torch.from_numpy(soft_targets(train.votes[keep]))
-    if args.limit:
-        images, targets = images[:args.limit], targets[:args.limit]
-    return images, targets, torch.from_numpy(v_images), torch.from_numpy(v_labels)
+    start = load_checkpoint(path)
+    return start.best_weights, start.mean, start.std, f"valid {start.best['acc']:.4f}"
 
 
 def main(args) -> dict:
@@ -266,14 +229,14 @@ def main(args) -> dict:
     generator = torch.Generator().manual_seed(args.seed)
     ckpt_path = out / "checkpoint.pth"
     if args.resume and ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        model.load_state_dict(ckpt["model"])
-        if ema is not None and ckpt.get("ema"):
-            ema.load_state_dict(ckpt["ema"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        start_epoch, step, best = ckpt["epoch"] + 1, ckpt["step"], ckpt["best"]
-        mean, std = ckpt["mean"], ckpt["std"]
-        generator.set_state(ckpt["generator"])
+        ckpt = load_checkpoint(ckpt_path)
+        model.load_state_dict(ckpt.model)
+        if ema is not None and ckpt.ema:
+            ema.load_state_dict(ckpt.ema)
+        optimizer.load_state_dict(ckpt.optimizer)
+        start_epoch, step, best = ckpt.epoch + 1, ckpt.step, ckpt.best
+        mean, std = ckpt.mean, ckpt.std
+        generator.set_state(ckpt.generator)
         print(f"resumed at epoch {start_epoch}", flush=True)
 
     log = (out / "log.jsonl").open("a")
@@ -282,33 +245,28 @@ def main(args) -> dict:
         step, loss, acc = train_one_epoch(model, optimizer, sources, mix, args, epoch, step,
                                           total_steps, warmup_steps, mean, std, ema,
                                           generator, log_prior)
-        val = validate(model, valid_sets, args, mean, std)
-        val_ema = validate(ema, valid_sets, args, mean, std) if ema else {"score": -1.0}
-        which, chosen = ("ema", val_ema) if val_ema["score"] > val["score"] else ("model", val)
-        rec = {"epoch": epoch + 1, "loss": round(loss, 4), "train_acc": round(acc, 4),
-               "valid_acc": val[FERPLUS]["accuracy"], "score": val["score"],
-               "score_ema": val_ema["score"], "which": which,
-               "valid": {k: v for k, v in chosen.items() if k != "score"},
+        val, score = evaluate(model, ema, valid_sets, args, mean, std)
+        rec = {"epoch": epoch + 1, "loss": round(loss, 4), "train_acc": round(acc, 4), **val,
                "seconds": round(time.time() - t0, 1)}
         print(json.dumps(rec), flush=True)
         log.write(json.dumps(rec) + "\n")
         log.flush()
         # The mix's class prior goes with the weights: export shifts the logits back by it.
-        state = {"args": vars(args), "mean": mean, "std": std, "prior": prior,
-                 "epoch": epoch, "step": step,
-                 "model": model.state_dict(), "ema": ema.state_dict() if ema else None,
-                 "optimizer": optimizer.state_dict(), "generator": generator.get_state()}
-        if chosen["score"] > best["acc"]:
+        state = Checkpoint(args=vars(args), mean=mean, std=std, prior=prior, epoch=epoch,
+                           step=step, model=model.state_dict(),
+                           ema=ema.state_dict() if ema else None,
+                           optimizer=optimizer.state_dict(), generator=generator.get_state(),
+                           best=best)
+        if score > best["acc"]:
             # "acc" is the selection score (FER2013Valid accuracy for FER+ alone).
-            best = {"acc": chosen["score"], "epoch": epoch + 1, "which": which}
-            torch.save({**state, "best": best,
-                        "weights": (ema if which == "ema" else model).state_dict()},
-                       out / "best.pth")
-        state["best"] = best
-        torch.save(state, out / "checkpoint.pth.tmp")
-        (out / "checkpoint.pth.tmp").replace(ckpt_path)  # an interrupted save never corrupts
+            best = {"acc": score, "epoch": epoch + 1, "which": val["which"]}
+            chosen = ema if val["which"] == "ema" else model
+            save_checkpoint(dataclasses.replace(state, best=best, weights=chosen.state_dict()),
+                            out / "best.pth")
+        state.best = best
+        save_checkpoint(state, ckpt_path)
         if epoch >= args.epochs - args.keep_last:
-            torch.save(state, out / f"epoch-{epoch + 1:02d}.pth")
+            save_checkpoint(state, out / f"epoch-{epoch + 1:02d}.pth")
     print(f"best valid score {best['acc']:.4f} ({best.get('which')}, epoch "
           f"{best.get('epoch')})", flush=True)
     return best

@@ -43,6 +43,11 @@ for (const s of data.samples) record.add(s.t, s.face, s.probs);
 console.log(JSON.stringify({ csv: record.csv(), summary: record.summary() }));
 """
 
+_CLASSES = """
+const { LABELS, COLORS, EMOJI } = await import(SITE + '/emotions.js');
+console.log(JSON.stringify({ labels: LABELS, colors: COLORS, emoji: EMOJI }));
+"""
+
 
 def node() -> str:
     path = shutil.which("node")
@@ -60,6 +65,11 @@ def _run(script: str, data: object, tmp_path: Path) -> object:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def classes(tmp_path: Path) -> dict:
+    """The page's labels, colours and emoji, as its modules hold them."""
+    return _run(_CLASSES, None, tmp_path)
 
 
 def track(steps: list[dict], tmp_path: Path) -> list[dict]:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import io
-import re
 
 from PIL import Image
 
 from emotion.plots import COLORS, input_figure
 from emotion.record import Record, iso_utc
 from function.model import LABELS
-from tests.emotion.page import SITE
+from tests.emotion import page
 
 
-def test_the_colours_are_the_pages():
-    text = (SITE / "emotions.js").read_text()
-    block = re.search(r"export const COLORS = \{(.*?)\};", text, re.S).group(1)
-    assert dict(re.findall(r"(\w+): '(#[0-9a-f]{6})'", block)) == COLORS
-    assert list(COLORS) == list(LABELS)
+def test_the_labels_and_colours_are_the_pages(tmp_path):
+    shown = page.classes(tmp_path)
+    assert shown["labels"] == list(LABELS) and shown["colors"] == COLORS
+    # Every label has its colour and its emoji, on the page and in the pictures.
+    assert set(COLORS) == set(shown["emoji"]) == set(LABELS)
 
 
 def test_a_picture_for_a_video_a_photo_and_no_face():

@@ -26,7 +26,7 @@ def client() -> TestClient:
 
 def test_the_page_and_its_files_carry_the_pages_csp(client):
     for path in ("/", "/app.js", "/detector-worker.js", "/vendor/framing.json",
-                 "/vendor/blazeface.json"):
+                 "/vendor/blazeface.json", "/vendor/labels.js"):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.headers["content-security-policy"] == serve.site_csp(

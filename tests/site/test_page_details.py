@@ -4,6 +4,7 @@ counted; an MP4 the browser cannot decode is explained as such."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -12,8 +13,14 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from function.model import LABELS_FILE
 from tests.site.conftest import PageLog, open_context
-from tests.site.test_live_page import fake_answer, message, wait_for_emotion
+from tests.site.test_live_page import (
+    fake_answer,
+    message,
+    wait_for_emotion,
+    without_the_detector,
+)
 from tools import scenes
 from tools.harness import launch
 
@@ -62,8 +69,9 @@ def test_a_label_at_the_pictures_edge_stays_inside_it(edge_page, server):
     assert not page.log.page_errors
 
 
-# The page's eight emoji (site/emotions.js), as code points.
-EMOJI = ("1f610", "1f604", "1f62e", "1f622", "1f620", "1f922", "1f628", "1f612")
+# The page's eight emoji (function/labels.json), as code points.
+EMOJI = tuple(f"{ord(e):x}" for e in
+              json.loads(LABELS_FILE.read_text(encoding="utf-8"))["emoji"].values())
 
 
 def fonts_draw_every_emoji() -> bool:
@@ -93,7 +101,7 @@ def test_more_faces_than_shown_are_counted(page, server):
     the page follows at most 6: it says so, rather than leave faces out unsaid."""
     answer = fake_answer({"Happiness": 0.8, "Neutral": 0.2})
     answer.update(faces_found=20, truncated=True)
-    page.route("**/vendor/**", lambda route: route.abort())   # the server finds the faces
+    without_the_detector(page)   # the server finds the faces
     page.route("**/face?*", lambda route: route.fulfill(json=answer))
     page.goto(server + "/")
     counted = message(page, "faces")

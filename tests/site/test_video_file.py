@@ -10,11 +10,9 @@ import json
 import pytest
 from playwright.sync_api import expect
 
+from function.model import LABELS
 from tests.site.test_live_page import FaceTraffic, message, wait_for_emotion
 from tools import scenes
-
-# The API's labels, in the order the page keeps them.
-LABELS = ["Neutral", "Happiness", "Surprise", "Sadness", "Anger", "Disgust", "Fear", "Contempt"]
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ import torch
 from function.model import LABELS, load_model
 from tests.training.conftest import make_ferplus
 from training import export, train
+from training.checkpoint import load_checkpoint
 from training.metrics import expected_calibration_error
-from training.resnet import resnet34
 
 
 def test_export_round_trip_is_self_describing_and_matches_eager(tmp_path):
@@ -22,10 +22,7 @@ def test_export_round_trip_is_self_describing_and_matches_eager(tmp_path):
     assert model.info.input_size == 32 and model.info.id == "emotion-resnet34@test"
     assert model.info.temperature > 0
 
-    ckpt = torch.load(run / "best.pth", weights_only=False)
-    net = resnet34(num_classes=8)
-    net.load_state_dict(ckpt["weights"])
-    net.eval()
+    net = load_checkpoint(run / "best.pth").network()
     x = torch.randn(3, 3, 32, 32)
     with torch.no_grad():
         assert torch.allclose(model.module(x), net(x), atol=5e-2)
@@ -66,9 +63,7 @@ def test_the_export_shifts_travel_in_the_file(tmp_path):
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         moved = model.module(x) - plain.module(x)
-    from training.mix import checkpoint_prior
-
-    expected = 0.25 * checkpoint_prior(torch.load(run / "best.pth", weights_only=False)).log()
+    expected = 0.25 * load_checkpoint(run / "best.pth").class_prior().log()
     expected[LABELS.index("Contempt")] -= 0.7
     expected[LABELS.index("Anger")] += 0.4
     assert torch.allclose(moved, expected.expand(2, 8), atol=5e-2)

@@ -8,9 +8,9 @@ from tests.training.conftest import make_ferplus
 from tests.training.sets import make_set
 from training import export, operating_point
 from training.augment import augment_batch, degrade_batch
+from training.checkpoint import load_checkpoint
 from training.metrics import CONTEMPT, metrics
 from training.mix import Source, class_prior, draw_batch, parse_mix
-from training.resnet import resnet34
 from training.train import get_args_parser, main
 
 
@@ -85,13 +85,13 @@ def test_a_training_run_on_a_mix_validates_every_set(tmp_path, astronaut):
     # The checkpoint is chosen by the mean UAR over the sets, not by FER+ accuracy.
     uars = [v["uar"] for v in rec["valid"].values()]
     assert best["acc"] == pytest.approx(sum(uars) / len(uars), abs=1e-3)
-    ckpt = torch.load(tmp_path / "run" / "best.pth", weights_only=False)
-    assert ckpt["args"]["mix"].startswith("ferplus=0.5") and ckpt["args"]["logit_adjust"] == 1
-    assert len(LABELS) == ckpt["weights"]["fc.weight"].shape[0]
+    ckpt = load_checkpoint(tmp_path / "run" / "best.pth")
+    assert ckpt.args["mix"].startswith("ferplus=0.5") and ckpt.args["logit_adjust"] == 1
+    assert len(LABELS) == ckpt.weights["fc.weight"].shape[0]
 
     # The mix's prior goes with the weights, and the export's two shifts (searched on the
     # valid splits by training.operating_point) end up in fc.bias, nowhere else.
-    prior = ckpt["prior"]
+    prior = ckpt.prior
     assert prior.sum().item() == pytest.approx(1.0, abs=1e-4) and prior[CONTEMPT] > 0
     point = operating_point.main(operating_point.get_args_parser().parse_args(
         ["--checkpoint", str(tmp_path / "run" / "best.pth"), "--cap", "1",
@@ -101,11 +101,10 @@ def test_a_training_run_on_a_mix_validates_every_set(tmp_path, astronaut):
         ["--checkpoint", str(tmp_path / "run" / "best.pth"), "--output",
          str(tmp_path / "m.pt"), "--version", "test", "--prior-shift", "0.5",
          "--contempt-offset", "-1.5", "--class-offset", "Anger=0.4"]))
-    net = resnet34(num_classes=8)
-    net.load_state_dict(ckpt["weights"])
+    net = ckpt.network()
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
-        want = (net.eval()(x) + 0.5 * prior.log() - 1.5 * torch.eye(8)[CONTEMPT]
+        want = (net(x) + 0.5 * prior.log() - 1.5 * torch.eye(8)[CONTEMPT]
                 + 0.4 * torch.eye(8)[LABELS.index("Anger")])
         got = load_model(out, precision="fp32").module(x)
         assert torch.allclose(got, want, atol=5e-2)  # stored as fp16

@@ -4,6 +4,7 @@ import torch
 
 from tests.training.conftest import make_ferplus
 from training.augment import augment_batch
+from training.checkpoint import load_checkpoint
 from training.resnet import resnet34
 from training.train import get_args_parser, main, soft_cross_entropy
 
@@ -53,8 +54,8 @@ def test_training_run_saves_args_and_resumes(tmp_path):
             str(tmp_path / "cache"), "--input-size", "32", "--batch-size", "8",
             "--epochs", "1", "--ema-decay", "0.9", "--threads", "2"]
     main(get_args_parser().parse_args(argv))
-    ckpt = torch.load(tmp_path / "run" / "checkpoint.pth", weights_only=False)
-    assert ckpt["args"]["input_size"] == 32 and ckpt["epoch"] == 0
+    ckpt = load_checkpoint(tmp_path / "run" / "checkpoint.pth")
+    assert ckpt.args["input_size"] == 32 and ckpt.epoch == 0
     main(get_args_parser().parse_args(argv[:-6] + ["--epochs", "2", "--ema-decay", "0.9",
                                                    "--threads", "2", "--resume"]))
     log = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
@@ -67,12 +68,12 @@ def test_a_warm_restart_starts_from_the_given_weights(tmp_path):
     common = ["--data", str(data), "--cache-dir", str(tmp_path / "cache"), "--input-size", "32",
               "--batch-size", "8", "--epochs", "1", "--threads", "2"]
     main(get_args_parser().parse_args(common + ["--output-dir", str(tmp_path / "a")]))
-    start = torch.load(tmp_path / "a" / "best.pth", weights_only=False)
+    start = load_checkpoint(tmp_path / "a" / "best.pth")
     # lr 0: the weights can only be the starting ones if they were loaded.
     main(get_args_parser().parse_args(common + ["--output-dir", str(tmp_path / "b"), "--lr", "0",
                                                 "--weights", str(tmp_path / "a" / "best.pth")]))
-    ckpt = torch.load(tmp_path / "b" / "checkpoint.pth", weights_only=False)
-    assert ckpt["args"]["weights"].endswith("best.pth")
-    assert (ckpt["mean"], ckpt["std"]) == (start["mean"], start["std"])
+    ckpt = load_checkpoint(tmp_path / "b" / "checkpoint.pth")
+    assert ckpt.args["weights"].endswith("best.pth")
+    assert (ckpt.mean, ckpt.std) == (start.mean, start.std)
     for name in ("conv1.weight", "layer3.1.conv2.weight", "fc.weight"):
-        assert torch.equal(ckpt["model"][name], start["weights"][name])
+        assert torch.equal(ckpt.model[name], start.weights[name])
