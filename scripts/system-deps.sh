@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
-# Debian packages the commands need: `npm` (vendoring the page's face detector) and
-# `chromium` (browser tests use Debian's Chromium, never a downloaded one).
-# Usage: scripts/system-deps.sh npm [chromium]
+# Debian packages the commands need, by what they are for:
+#   npm       vendoring the page's face detector (site/build.sh);
+#   chromium  Chromium's browser tests (Playwright drives Debian's binary, never a downloaded one);
+#   firefox   Firefox's browser tests (puppeteer-core drives firefox-esr over WebDriver BiDi);
+#   webkit    WebKit's browser tests (WebKitWebDriver and MiniBrowser under Xvfb), with
+#             GStreamer's plugins, WebKitGTK's media stack, so it plays WebM and MP4 files.
+# Usage: scripts/system-deps.sh npm [chromium] [firefox] [webkit]
 set -euo pipefail
 missing=()
+need() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+  done
+}
 for tool in "$@"; do
   case "$tool" in
-    npm) command -v npm >/dev/null || missing+=(nodejs npm) ;;
-    chromium) command -v chromium >/dev/null || missing+=(chromium) ;;
-    *) echo "unknown tool $tool (valid: npm, chromium)" >&2; exit 2 ;;
+    npm) command -v npm >/dev/null || need nodejs npm ;;
+    chromium) need chromium ;;
+    firefox) need firefox-esr ;;
+    webkit) need webkit2gtk-driver libwebkit2gtk-4.1-0 xvfb xauth gstreamer1.0-plugins-good \
+      gstreamer1.0-plugins-bad gstreamer1.0-libav ;;
+    *) echo "unknown tool $tool (valid: npm, chromium, firefox, webkit)" >&2; exit 2 ;;
   esac
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -99,7 +99,10 @@ async function frameLoop(loop) {
         if (state.detector) await detectFrame(frame, now, loop);
         else if (requests.canSend(now)) requests.sendFrame(frame, handleServerFaces);
       }
-      if (tracker.expire(performance.now(), !state.detector)) timeline.add(now, null);
+      // Against the frame's own time, the one its boxes were stamped with: where detection
+      // takes longer than a track lives (WebKit, a slow phone), the clock after it would
+      // expire every face before its answer came back.
+      if (tracker.expire(now, !state.detector)) timeline.add(now, null);
       updateNoFace(now);
       render(now);
       if (state.frameErrors >= FRAME_ERRORS_BEFORE_MESSAGE) clearMessage('page');
