@@ -13,10 +13,19 @@
 let litert = null;
 let blazeface = null;
 let withInputShape = null;
+// The runtime starts as soon as own-origin.js is in, without waiting for this site's own
+// modules (and blazeface.js's numbers), which download beside it: on a network with a long
+// round trip, each wait in turn would cost one.
 async function importModules(files) {
-  await import('./own-origin.js');  // first: nothing after it may fetch off the site
-  [litert, blazeface, { withInputShape }] = await Promise.all([
-    import(`${files}litert/litert.js`), import('./blazeface.js'), import('./tflite-shape.js')]);
+  const ours = Promise.all([import('./blazeface.js'), import('./tflite-shape.js')])
+    .then(([decoding, shape]) => {
+      blazeface = decoding;
+      ({ withInputShape } = shape);
+    });
+  ours.catch(() => {});
+  await import('./own-origin.js');  // before the libraries: nothing after it may fetch off the site
+  litert = await import(`${files}litert/litert.js`);
+  return { ours }; // wrapped, so the caller's await is for the libraries alone
 }
 // A 640x480 frame's two passes: compiled at load, so the first frame does not wait.
 const WARM_UP = [[320, 240], [128, 96]];
@@ -51,7 +60,7 @@ async function load(dir) {
   const model = fetch(`${files}models/face_detection_short_range.tflite`);
   model.catch(() => {});
   reportDownloaded();
-  await importModules(files);
+  const { ours } = await importModules(files);
   // The wasm beside its loader script (emscripten looks beside the worker's own script);
   // the runtime's start-up chatter (INFO lines on stderr) kept out of the console.
   self.Module = {
@@ -63,6 +72,7 @@ async function load(dir) {
   // one runs on the CPU, so no GPU is woken for it (the runtime then says it has none).
   Object.defineProperty(self.navigator, 'gpu', { value: { requestAdapter: async () => null } });
   await litert.loadLiteRt(`${files}litert/`);
+  await ours;
   const response = await model;
   if (!response.ok) throw new Error(`the face detector's model: HTTP ${response.status}`);
   modelBytes = new Uint8Array(await response.arrayBuffer());
