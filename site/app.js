@@ -34,7 +34,7 @@ const source = new Source(video, { started: handleStarted, stopped: handleStoppe
 // network), frames go to the server until the detector is ready, so the first emotion does
 // not wait for its wasm. Where they download quickly (locally, on a fast network), the
 // page waits for the detector, and only crops ever leave.
-const SERVER_WHILE_DOWNLOADING_AFTER_MS = 3000;
+const SERVER_WHILE_DOWNLOADING_AFTER_MS = 2000;
 // A frame that throws is logged and the next one tries again; this many in a row (about
 // 2 s of frames) are said on the page, so nobody is left watching a frozen picture.
 const FRAME_ERRORS_BEFORE_MESSAGE = 30;
