@@ -27,8 +27,9 @@ async function importModules(files) {
   litert = await import(`${files}litert/litert.js`);
   return { ours }; // wrapped, so the caller's await is for the libraries alone
 }
-// A 640x480 frame's two passes: compiled at load, so the first frame does not wait.
-const WARM_UP = [[320, 240], [128, 96]];
+// A blank camera frame, detected at load: its two passes' networks compiled, and the
+// decoding's own code run once, so the first real frame does not wait for either.
+const WARM_UP = [640, 480];
 
 let modelBytes = null;
 let canvas = null;
@@ -76,7 +77,7 @@ async function load(dir) {
   const response = await model;
   if (!response.ok) throw new Error(`the face detector's model: HTTP ${response.status}`);
   modelBytes = new Uint8Array(await response.arrayBuffer());
-  for (const [w, h] of WARM_UP) await runNet(new Float32Array(w * h * 3), w, h);
+  await detect(new OffscreenCanvas(...WARM_UP));
 }
 
 async function modelFor(width, height) {
