@@ -156,6 +156,10 @@ class Page:
         }}"""
         return self.evaluate(poll, {"arg": arg, "ms": timeout * 1000}, timeout=timeout + 10)
 
+    def click(self, selector: str) -> None:
+        """A real mouse click (BiDi input actions) on the element `selector`."""
+        self._call("click", selector=selector)
+
     def upload(self, selector: str, path: Path) -> None:
         """Chooses `path` in the file input `selector`, as a person would."""
         self._call("upload", selector=selector, path=str(path))

@@ -41,6 +41,10 @@ const ops = {
       `(async () => JSON.stringify((await (${source})(${JSON.stringify(arg)})) ?? null))()`);
     return JSON.parse(text);
   },
+  async click({ selector }) {
+    await page.click(selector);
+    return null;
+  },
   async upload({ selector, path }) {
     const input = await page.$(selector);
     if (!input) throw new Error(`no element matches ${selector}`);
