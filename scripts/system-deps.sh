@@ -2,7 +2,8 @@
 # Debian packages the commands need, by what they are for:
 #   npm       vendoring the page's face detector (site/build.sh);
 #   chromium  Chromium's browser tests (Playwright drives Debian's binary, never a downloaded one);
-#   firefox   Firefox's browser tests (puppeteer-core drives firefox-esr over WebDriver BiDi);
+#   firefox   Firefox's browser tests (puppeteer-core drives firefox-esr over WebDriver BiDi),
+#             with the FFmpeg that Debian's Firefox plays H.264 MP4 files with;
 #   webkit    WebKit's browser tests (WebKitWebDriver and MiniBrowser under Xvfb), with
 #             GStreamer's plugins, WebKitGTK's media stack, so it plays WebM and MP4 files.
 # Usage: scripts/system-deps.sh npm [chromium] [firefox] [webkit]
@@ -18,7 +19,7 @@ for tool in "$@"; do
   case "$tool" in
     npm) command -v npm >/dev/null || need nodejs npm ;;
     chromium) need chromium ;;
-    firefox) need firefox-esr ;;
+    firefox) need firefox-esr libavcodec59 ;;
     webkit) need webkit2gtk-driver libwebkit2gtk-4.1-0 xvfb xauth gstreamer1.0-plugins-good \
       gstreamer1.0-plugins-bad gstreamer1.0-libav ;;
     *) echo "unknown tool $tool (valid: npm, chromium, firefox, webkit)" >&2; exit 2 ;;

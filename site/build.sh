@@ -72,8 +72,10 @@ command -v npm >/dev/null || {
 
 # npm ci only when node_modules lacks a locked version (it wipes node_modules first).
 # --ignore-scripts: no package's install script runs (swagger-ui-dist's dependency
-# @scarf/scarf would report the install to its makers).
-for pkg in @litertjs/core @litertjs/wasm-utils @mediapipe/face_detection swagger-ui-dist; do
+# @scarf/scarf would report the install to its makers). puppeteer-core (a devDependency)
+# drives Firefox in the tests (tools/firefox.py); puppeteer-core never downloads a browser.
+for pkg in @litertjs/core @litertjs/wasm-utils @mediapipe/face_detection swagger-ui-dist \
+    puppeteer-core; do
   wanted="$(cd "$SITE" && node -p \
     "require('./package-lock.json').packages['node_modules/$pkg'].version")"
   have="$(node -p "require('$MODULES/$pkg/package.json').version" 2>/dev/null || true)"

@@ -73,19 +73,27 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
     return image.size
 
 
+# The main face box in the frame's pixels (a frame [w, h]), undoing the mirrored display;
+# null when no box is drawn. Shared with tests/site/test_firefox.py.
+BOX_IN_FRAME = """([w, h]) => {
+    const video = document.getElementById('video').getBoundingClientRect();
+    const el = document.querySelector('[data-testid="face-box"].is-main')
+        || document.querySelector('[data-testid="face-box"]');
+    if (!el) return null;
+    const r = el.getBoundingClientRect();
+    const sx = w / video.width, sy = h / video.height;
+    let x = (r.left - video.left) * sx;
+    const width = r.width * sx;
+    if (document.getElementById('mirror').checked) x = w - x - width;
+    return {x, y: (r.top - video.top) * sy, width, height: r.height * sy};
+}"""
+
+
 def box_in_frame(page) -> dict:
     """The main face box in the camera frame's pixels, undoing the mirrored display."""
-    return page.evaluate("""([w, h]) => {
-        const video = document.getElementById('video').getBoundingClientRect();
-        const el = document.querySelector('[data-testid="face-box"].is-main')
-            || document.querySelector('[data-testid="face-box"]');
-        const r = el.getBoundingClientRect();
-        const sx = w / video.width, sy = h / video.height;
-        let x = (r.left - video.left) * sx;
-        const width = r.width * sx;
-        if (document.getElementById('mirror').checked) x = w - x - width;
-        return {x, y: (r.top - video.top) * sy, width, height: r.height * sy};
-    }""", [WIDTH, HEIGHT])
+    box = page.evaluate(BOX_IN_FRAME, [WIDTH, HEIGHT])
+    assert box is not None, "no face box is drawn"
+    return box
 
 
 def wait_for_emotion(page, timeout: float = 45_000) -> str:
