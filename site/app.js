@@ -30,11 +30,6 @@ const record = new SessionRecord();
 const requests = new Requests({ answered: handleAnswered, free: sendNext, failed: handleFailed });
 const source = new Source(video, { started: handleStarted, stopped: handleStopped });
 
-// With the detector's files still downloading this long after the page opened (a slow
-// network), frames go to the server until the detector is ready, so the first emotion does
-// not wait for its wasm. Where they download quickly (locally, on a fast network), the
-// page waits for the detector, and only crops ever leave.
-const SERVER_WHILE_DOWNLOADING_AFTER_MS = 2000;
 // A frame that throws is logged and the next one tries again; this many in a row (about
 // 2 s of frames) are said on the page, so nobody is left watching a frozen picture.
 const FRAME_ERRORS_BEFORE_MESSAGE = 30;
@@ -44,8 +39,7 @@ const state = {
   detector: null,
   framing: null, // the server's crop framing (crop.js), loaded with the detector
   detectorStatus: 'loading', // 'loading' | 'ready' | 'failed'
-  detectorDownloaded: false, // its files are in (compiling may remain)
-  serverWhileLoading: false, // the server finds faces until the detector is ready
+  serverWhileLoading: false, // the server has been finding faces while the detector loads
   frameErrors: 0, // frames in a row whose work threw
   frameTimes: [],
   lastStatsAt: 0,
@@ -94,10 +88,10 @@ async function frameLoop(loop) {
     if (loop !== state.loop) return;
     const now = performance.now();
     try {
-      if (video.videoWidth && !waitForDetector(now)) {
+      if (video.videoWidth) {
         const frame = tracker.snapshot(video, source.time(now));
         if (state.detector) await detectFrame(frame, now, loop);
-        else if (requests.canSend(now)) requests.sendFrame(frame, handleServerFaces);
+        else if (requests.canSend(now)) sendFrame(frame);
       }
       // Against the frame's own time, the one its boxes were stamped with: where detection
       // takes longer than a track lives (WebKit, a slow phone), the clock after it would
@@ -119,13 +113,15 @@ async function frameLoop(loop) {
   }
 }
 
-/** True while frames should wait for the in-browser detector rather than go to the server. */
-function waitForDetector(now) {
-  if (state.detectorStatus !== 'loading' || state.serverWhileLoading) return false;
-  if (state.detectorDownloaded || now < SERVER_WHILE_DOWNLOADING_AFTER_MS) return true;
-  state.serverWhileLoading = true;
-  showDetectorLoading();
-  return false;
+// Until the in-browser detector is ready (on every visit: its runtime starts and its
+// networks compile even from the cache), or where it cannot run, whole downscaled frames go
+// to the server, which finds the faces: the first emotion never waits for the detector.
+function sendFrame(frame) {
+  if (state.detectorStatus === 'loading' && !state.serverWhileLoading) {
+    state.serverWhileLoading = true;
+    showDetectorLoading();
+  }
+  requests.sendFrame(frame, handleServerFaces);
 }
 
 async function detectFrame(frame, now, loop) {
@@ -199,7 +195,7 @@ function handleFailed() {
 // Face detector: BlazeFace in a worker when it loads, else the server finds faces.
 
 async function startDetector() {
-  const detector = loadDetector(() => { state.detectorDownloaded = true; });
+  const detector = loadDetector();
   try {
     [state.detector, state.framing] = await Promise.all([detector, loadFraming()]);
     state.detectorStatus = 'ready';

@@ -27,11 +27,10 @@ export function showDetectorLoading() {
 
 /**
  * Resolves to { detect(frame) -> boxes, close() }, or rejects when the detector cannot run
- * here (missing files, no module workers, old browser); calls `downloaded()` once its
- * files are in and only compiling remains. `frame` is an ImageBitmap the
+ * here (missing files, no module workers, old browser). `frame` is an ImageBitmap the
  * worker takes over; boxes {x, y, width, height, score, eyes} come largest first.
  */
-export function loadDetector(downloaded = () => {}) {
+export function loadDetector() {
   // Where build.sh put the detector's files (a name with their hash), fetched while the
   // worker's script loads.
   const files = import('./vendor/detector-files.js');
@@ -66,9 +65,7 @@ export function loadDetector(downloaded = () => {}) {
     };
 
     function handleWorkerMessage({ data }) {
-      if (data.type === 'downloaded') {
-        downloaded();
-      } else if (data.type === 'ready') {
+      if (data.type === 'ready') {
         clearTimeout(timer);
         resolve(detector);
       } else if (data.type === 'failed') {

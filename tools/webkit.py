@@ -159,8 +159,8 @@ class Page:
         script = f"""const done = arguments[arguments.length - 1];
             Promise.resolve().then(() => ({source})(arguments[0])).then(
                 (value) => done({{ value: value === undefined ? null : value }}),
-                (error) => done({{ error: String(error && (error.stack || error.message)
-                    || error) }}));"""
+                (error) => done({{ error: `${{error}}${{error && error.stack
+                    ? `\n${{error.stack}}` : ''}}` }}));"""
         limit = timeout or self.timeout
         self._call("POST", "/timeouts", {"script": int(limit * 1000)})
         answer = self._call("POST", "/execute/async", {"script": script, "args": [arg]},
