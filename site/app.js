@@ -30,6 +30,9 @@ const record = new SessionRecord();
 const requests = new Requests({ answered: handleAnswered, free: sendNext, failed: handleFailed });
 const source = new Source(video, { started: handleStarted, stopped: handleStopped });
 
+// How long a playing video may go without a requestVideoFrameCallback call before the page
+// takes it that the browser never makes one (nextVideoFrame): several frames of a camera.
+const FRAME_CALLBACK_WAIT_MS = 1000;
 // A frame that throws is logged and the next one tries again; this many in a row (about
 // 2 s of frames) are said on the page, so nobody is left watching a frozen picture.
 const FRAME_ERRORS_BEFORE_MESSAGE = 30;
@@ -41,6 +44,7 @@ const state = {
   detectorStatus: 'loading', // 'loading' | 'ready' | 'failed'
   serverWhileLoading: false, // the server has been finding faces while the detector loads
   frameErrors: 0, // frames in a row whose work threw
+  frameCallbacks: 'unknown', // 'called' | 'silent': does requestVideoFrameCallback deliver?
   frameTimes: [],
   lastStatsAt: 0,
   lastTimelineAt: 0,
@@ -75,16 +79,43 @@ function handleStopped() {
 // The frame loop: once per new video frame, find faces (in the worker, or by sending the
 // frame), then redraw. It never waits for the API, so boxes keep the detector's rate.
 
-function nextVideoFrame() {
+// Resolves on the video's next frame, or at once once the loop is over. Where a browser
+// has requestVideoFrameCallback but never calls it (WebKitGTK without its DMA-BUF
+// renderer does so), a video that plays on without one for FRAME_CALLBACK_WAIT_MS means
+// that, and the loop goes by animation frames from then on rather than stall.
+function nextVideoFrame(loop) {
   return new Promise((resolve) => {
-    if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(() => resolve());
-    else requestAnimationFrame(() => resolve());
+    if (!('requestVideoFrameCallback' in video) || state.frameCallbacks === 'silent') {
+      requestAnimationFrame(() => resolve());
+      return;
+    }
+    let watch = null;
+    const handle = video.requestVideoFrameCallback(() => {
+      clearInterval(watch);
+      state.frameCallbacks = 'called';
+      resolve();
+    });
+    if (state.frameCallbacks === 'called') return;
+    const since = performance.now();
+    const from = video.currentTime;
+    watch = setInterval(() => {
+      if (loop !== state.loop) {
+        clearInterval(watch);
+        resolve();
+      } else if (!video.paused && video.currentTime !== from
+          && performance.now() - since > FRAME_CALLBACK_WAIT_MS) {
+        clearInterval(watch);
+        video.cancelVideoFrameCallback(handle);
+        state.frameCallbacks = 'silent';
+        resolve();
+      }
+    }, 100);
   });
 }
 
 async function frameLoop(loop) {
   while (loop === state.loop) {
-    await nextVideoFrame();
+    await nextVideoFrame(loop);
     if (loop !== state.loop) return;
     const now = performance.now();
     try {

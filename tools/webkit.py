@@ -38,6 +38,13 @@ XVFB = "/usr/bin/Xvfb"
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C name of an element reference
 INIT_PATH = "/__webkit-init.js"
 
+# WebKitGTK's DMA-BUF renderer, on an X server with no GPU (Xvfb, software GL), makes every
+# video frame drawn into a canvas cost about 100 ms here (1-2 ms without it: a bare page in
+# docs/page-tracking.md), which would cap the page at a few frames a second. WebKitGTK's
+# own switch for machines without a GPU turns it off; a browser on real graphics has none
+# of this.
+RENDERING = {"WEBKIT_DISABLE_DMABUF_RENDERER": "1"}
+
 # console.error calls, uncaught errors and unhandled rejections, kept in the page
 # (window.__webkit) for `Page.console_errors` and `Page.page_errors` to read.
 CAPTURE = """
@@ -270,7 +277,7 @@ def open_page(url: str | None = None, init_script: str = "",
             _xvfb() as display:
         env = dict(os.environ, DISPLAY=display, HOME=home, XDG_CACHE_HOME=f"{home}/cache",
                    XDG_DATA_HOME=f"{home}/data", XDG_CONFIG_HOME=f"{home}/config",
-                   GST_REGISTRY=f"{home}/gst-registry.bin")
+                   GST_REGISTRY=f"{home}/gst-registry.bin", **RENDERING)
         port = _free_port()
         driver = subprocess.Popen([DRIVER, f"--port={port}", "--host=127.0.0.1"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

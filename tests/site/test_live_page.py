@@ -513,3 +513,26 @@ def test_a_frame_loop_that_keeps_failing_is_said_and_recovers(page, server):
     page.evaluate("window.__failFrames = false")
     failing.wait_for(state="detached", timeout=20_000)
     wait_for_emotion(page)
+
+
+def test_a_browser_whose_video_frame_callbacks_never_come_still_tracks(page, server):
+    # requestVideoFrameCallback offered but never called (WebKitGTK without its DMA-BUF
+    # renderer): the page finds out and goes by animation frames, rather than stall.
+    page.add_init_script("""
+        window.__frameCallbacks = 0;
+        HTMLVideoElement.prototype.requestVideoFrameCallback = function () {
+            window.__frameCallbacks++;
+            return window.__frameCallbacks;
+        };
+        HTMLVideoElement.prototype.cancelVideoFrameCallback = function () {};""")
+    page.goto(server + "/")
+    wait_for_detector(page)
+    wait_for_emotion(page)
+    centers = []
+    for _ in range(8):
+        box = box_in_frame(page)
+        centers.append(box["x"] + box["width"] / 2)
+        page.wait_for_timeout(150)
+    assert max(centers) - min(centers) > 8, f"the box did not follow the face: {centers}"
+    assert page.evaluate("window.__frameCallbacks") >= 1
+    assert not page.log.page_errors
