@@ -173,6 +173,45 @@ def tracking_in(browser: str, base: str, video: Path, seconds: float = 10) -> st
     return f"{result['rate']:.1f} fps{camera}"
 
 
+# A bare page's cost of drawing one camera frame into a canvas (what the page does with
+# each frame before anything else): median ms of 15, on a video of its own, shown.
+DRAW_FRAME = """async () => {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+    const video = document.createElement('video');
+    video.muted = true;
+    video.srcObject = stream;
+    document.body.append(video);  // shown, as the page's is
+    await video.play();
+    const ctx = Object.assign(document.createElement('canvas'),
+        { width: video.videoWidth, height: video.videoHeight })
+        .getContext('2d', { willReadFrequently: true });
+    const times = [];
+    for (let i = 0; i < 15; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const t = performance.now();
+        ctx.drawImage(video, 0, 0);
+        ctx.getImageData(0, 0, 1, 1);
+        times.push(performance.now() - t);
+    }
+    stream.getTracks().forEach((track) => track.stop());
+    video.remove();
+    times.sort((a, b) => a - b);
+    return times[7];
+}"""
+
+
+def webkit_frame_draw(base: str) -> str:
+    """DRAW_FRAME in WebKitGTK on a page with nothing else in it (the API's /health), its
+    DMA-BUF renderer on (its default) and off (tools/webkit.py's RENDERING)."""
+    from tools import webkit
+
+    figures = []
+    for name, rendering in (("on", {}), ("off", None)):
+        with webkit.open_page(base + "/health", rendering=rendering) as page:
+            figures.append(f"{name} {page.evaluate(DRAW_FRAME, timeout=60):.0f} ms")
+    return ", ".join(figures)
+
+
 def measure_detectors(model: Path, video: Path, frame: str, runs: int = 40) -> None:
     harness.build_site()
     figures, rates = [], []
@@ -187,8 +226,14 @@ def measure_detectors(model: Path, video: Path, frame: str, runs: int = 40) -> N
                 rates.append(f"{browser} {tracking_in(browser, base, video)}")
             except Exception as error:  # noqa: BLE001
                 rates.append(f"{browser} not measured ({str(error).splitlines()[0][:120]})")
+        try:
+            draw = webkit_frame_draw(base)
+        except Exception as error:  # noqa: BLE001
+            draw = f"not measured ({str(error).splitlines()[0][:120]})"
     print(f"the page's detector alone, one 640x480 frame (median of {runs}): "
           + "; ".join(figures))
+    print(f"WebKitGTK on Xvfb, one camera frame drawn into a canvas on a bare page, its DMA-BUF "
+          f"renderer {draw}")
     print("the page tracking each browser's fake camera (Chromium's: the face video; Firefox's "
           "and WebKit's: a pattern with no face), detections per second of camera frames: "
           + "; ".join(rates))

@@ -39,10 +39,10 @@ ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C name of an element re
 INIT_PATH = "/__webkit-init.js"
 
 # WebKitGTK's DMA-BUF renderer, on an X server with no GPU (Xvfb, software GL), makes every
-# video frame drawn into a canvas cost about 100 ms here (1-2 ms without it: a bare page in
-# docs/page-tracking.md), which would cap the page at a few frames a second. WebKitGTK's
-# own switch for machines without a GPU turns it off; a browser on real graphics has none
-# of this.
+# camera frame drawn into a canvas cost 60-100 ms in the page (on a bare page 16 ms against
+# 2 ms without it: `python -m benchmarks.page --detector-only`), which caps the page at a
+# few frames a second. WebKitGTK's own switch for machines without a GPU turns it off; a
+# browser on real graphics has none of this.
 RENDERING = {"WEBKIT_DISABLE_DMABUF_RENDERER": "1"}
 
 # console.error calls, uncaught errors and unhandled rejections, kept in the page
@@ -263,11 +263,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def open_page(url: str | None = None, init_script: str = "",
-              timeout: float = 60) -> Iterator[Page]:
+def open_page(url: str | None = None, init_script: str = "", timeout: float = 60,
+              rendering: dict[str, str] | None = None) -> Iterator[Page]:
     """A page in a fresh MiniBrowser, at `url` when given (its origin served through an
     InjectingProxy); `init_script` (JavaScript source) runs in every HTML document of that
-    origin before its own scripts, after the console capture."""
+    origin before its own scripts, after the console capture. `rendering`: WebKitGTK's
+    environment switches in place of RENDERING ({} for its defaults)."""
     reason = missing()
     if reason:
         raise RuntimeError(reason)
@@ -277,7 +278,8 @@ def open_page(url: str | None = None, init_script: str = "",
             _xvfb() as display:
         env = dict(os.environ, DISPLAY=display, HOME=home, XDG_CACHE_HOME=f"{home}/cache",
                    XDG_DATA_HOME=f"{home}/data", XDG_CONFIG_HOME=f"{home}/config",
-                   GST_REGISTRY=f"{home}/gst-registry.bin", **RENDERING)
+                   GST_REGISTRY=f"{home}/gst-registry.bin",
+                   **(RENDERING if rendering is None else rendering))
         port = _free_port()
         driver = subprocess.Popen([DRIVER, f"--port={port}", "--host=127.0.0.1"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
