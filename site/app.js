@@ -6,7 +6,7 @@
 
 import { loadFraming } from './crop.js';
 import { loadDetector, showDetectorLoading, showDetectorMode } from './detector.js';
-import { SMOOTHING_SECONDS } from './emotions.js';
+import { matchBoxes, SMOOTHING_SECONDS } from './emotions.js';
 import { clearMessage, showMessage } from './messages.js';
 import {
   createBars, createLegend, renderBoxes, renderMain, renderOthers, renderStats, showDetails,
@@ -196,9 +196,17 @@ function sendNext() {
 }
 
 function handleServerFaces(body, at) {
-  if (state.detector) return; // sent before the detector was ready: its boxes lead now
   const faces = (body.faces ?? []).slice(0, MAX_FACES);
   const time = source.time(at);
+  if (state.detector) {
+    // Sent before the detector was ready: its boxes lead now, but the emotions the server
+    // found still count, for the faces they match.
+    const match = matchBoxes(tracker.tracks, faces.map((f) => f.box));
+    faces.forEach((face, i) => {
+      if (match[i] >= 0) recordAnswer(tracker.tracks[match[i]], face.predictions, at, time);
+    });
+    return;
+  }
   const tracks = tracker.replace(faces.map((f) => f.box), at);
   tracks.forEach((track, i) => recordAnswer(track, faces[i].predictions, at, time));
   if (!faces.length) timeline.add(at, null);
