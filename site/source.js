@@ -33,6 +33,11 @@ export function describeCameraError(error) {
 }
 
 const $ = (id) => document.getElementById(id);
+// A playing file's end, beside its 'ended' event (watchForEnd): looked at this often, and
+// a clock stopped this long within this much of the end is the end.
+const END_CHECK_MS = 250;
+const STUCK_AT_END_MS = 1000;
+const END_SLACK_S = 0.05;
 
 /** Why a chosen file would not play, and what would. An MP4 or MOV is a container: the
  * browser can play the format and still not its video, most often H.265 (HEVC) from a
@@ -187,6 +192,30 @@ export class Source {
     $('mirror').checked = kind === 'camera';
     this.stage('running', '');
     this.hooks.started();
+    if (kind === 'file') this.watchForEnd(turn);
+  }
+
+  // The end of a file is not left to its 'ended' event alone: WebKitGTK now and then stops
+  // a hair short of the end (a billionth of a second), still playing, and never ends.
+  // A file whose clock has stood still that close to its end is over, too.
+  watchForEnd(turn) {
+    const video = this.video;
+    let last = -1;
+    let movedAt = performance.now();
+    const watch = setInterval(() => {
+      if (turn !== this.plays || this.kind !== 'file') {
+        clearInterval(watch);
+        return;
+      }
+      const now = performance.now();
+      if (video.currentTime !== last) {
+        last = video.currentTime;
+        movedAt = now;
+      }
+      const stuck = video.duration - video.currentTime < END_SLACK_S
+        && now - movedAt > STUCK_AT_END_MS;
+      if (video.ended || stuck) this.ended();
+    }, END_CHECK_MS);
   }
 
   stop() {
@@ -211,6 +240,7 @@ export class Source {
   ended() {
     if (this.kind !== 'file') return;
     this.kind = null;
+    this.video.pause();
     $('camera-button').textContent = 'Use the camera';
     this.stage('stopped', 'The video has ended.');
     this.hooks.stopped();

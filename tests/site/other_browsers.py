@@ -2,9 +2,9 @@
 page from tools/firefox.py or tools/webkit.py (the same Page: evaluate, wait_for, click,
 upload, console_errors, page_errors; `downloads`, the folder its downloads land in): the
 page loads cleanly and finds faces in the browser, and a recorded video chosen through "Use
-a video file" is boxed where the face is, sent as small crops only, summed up at its end and
-downloaded as CSV and JSON. Chromium's own tests (test_live_page.py and others) go further
-through Playwright."""
+a video file" is boxed where the face is, sent as small crops only, drawn on the timeline,
+summed up at its end and downloaded as CSV and JSON. Chromium's own tests
+(test_live_page.py and others) go further through Playwright."""
 
 from __future__ import annotations
 
@@ -45,9 +45,10 @@ window.fetch = async function (input, init = {}) {
 };
 """
 
-# From the next file chosen until it has ended: every 50 ms, the file's time, the main face
-# box in the frame's pixels (or null) and the emotion shown. (A file that has ended stays
-# loaded, ended, until the next one replaces it.)
+# From the next file chosen until the page has found it ended (the stage stopped: WebKitGTK
+# may stop a file a hair short of its end, never `ended`): every 50 ms, the file's time,
+# the main face box in the frame's pixels (or null) and the emotion shown. (A file that has
+# ended stays loaded until the next one replaces it.)
 SAMPLE_FILE = """([w, h]) => {
     const boxInFrame = (BOX_IN_FRAME);
     const video = document.getElementById('video');
@@ -56,8 +57,9 @@ SAMPLE_FILE = """([w, h]) => {
     window.faceRequests.length = 0;
     const timer = setInterval(() => {
         if (!video.src.startsWith('blob:') || video.src === before) return;
-        if (video.ended) clearInterval(timer);
-        window.fileSamples.push({ t: video.currentTime, ended: video.ended,
+        const ended = document.getElementById('stage').dataset.state === 'stopped';
+        if (ended) clearInterval(timer);
+        window.fileSamples.push({ t: video.currentTime, ended,
             box: boxInFrame([w, h]),
             emotion: document.querySelector('[data-testid=emotion]').textContent });
     }, 50);
@@ -118,6 +120,9 @@ def check_video_file(page, recording: Path) -> None:
     assert "ended" in ended, ended
     samples = page.evaluate("() => window.fileSamples")
     assert any(s["emotion"] in LABELS for s in samples), samples
+    # The answers are on the timeline (its last 30 s).
+    points = page.evaluate("() => Number(document.getElementById('timeline').dataset.points)")
+    assert points > 0, points
 
     # While the face is in the file: boxed in most frames, each box on the face (centred
     # in the frame, swaying 12 px) and about its size.
