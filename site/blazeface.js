@@ -34,15 +34,11 @@ export const LARGEST_PICTURE = Math.max(...PASSES.map((p) => p.side))
 // Input shapes whose network stays compiled, per pass (detector-worker.js).
 export const MAX_SHAPES = NUMBERS.max_shapes;
 
-/** {data: Uint8Array RGB, width, height} from RGBA pixels (ImageData). */
-export function rgbOf(rgba, width, height) {
-  const data = new Uint8Array(width * height * 3);
-  for (let i = 0, j = 0; j < data.length; i += 4, j += 3) {
-    data[j] = rgba[i];
-    data[j + 1] = rgba[i + 1];
-    data[j + 2] = rgba[i + 2];
-  }
-  return { data, width, height };
+/** The picture as the passes read it, {data, width, height, channels}, straight from RGBA
+ * pixels (ImageData): its alpha is stepped over where it is read, which saves copying the
+ * frame to RGB first (1-2 ms of a 640x480 frame). Every resized level is RGB. */
+export function pixelsOf(rgba, width, height) {
+  return { data: rgba, width, height, channels: 4 };
 }
 
 // Python's round(): halves to even, as the server's box corners are rounded.
@@ -71,39 +67,72 @@ function areaTable(ssize, dsize) {
   return rows;
 }
 
+// areaTable flattened into typed arrays (each output pixel's first tap, taps, weights), kept
+// per size pair: a camera's frames shrink the same way every frame.
+const flatTables = new Map();
+
+function flatAreaTable(ssize, dsize) {
+  const key = `${ssize}>${dsize}`;
+  let table = flatTables.get(key);
+  if (!table) {
+    const rows = areaTable(ssize, dsize);
+    const first = new Int32Array(dsize + 1);
+    rows.forEach((taps, d) => { first[d + 1] = first[d] + taps.length; });
+    const at = new Int32Array(first[dsize]);
+    const weight = new Float64Array(first[dsize]);
+    rows.flat().forEach(([src, w], i) => { at[i] = src; weight[i] = w; });
+    table = { first, at, weight };
+    if (flatTables.size >= 16) flatTables.delete(flatTables.keys().next().value);
+    flatTables.set(key, table);
+  }
+  return table;
+}
+
 // OpenCV's INTER_AREA when shrinking both ways: each output pixel the area-weighted mean of
 // the source pixels under it, rounded; an exact 2x halving is the SIMD path's (sum + 2) >> 2.
+// The sums run in the order the server's port always had (tap by tap, in doubles), so the
+// pixels stay the same to the bit.
 function shrinkArea(src, width, height) {
   const out = new Uint8Array(width * height * 3);
   const s = src.data;
+  const sc = src.channels ?? 3;
   if (src.width === 2 * width && src.height === 2 * height) {
-    const row = src.width * 3;
+    const row = src.width * sc;
+    let o = 0;
     for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const a = (2 * y * src.width + 2 * x) * 3;
-        const o = (y * width + x) * 3;
-        for (let c = 0; c < 3; c++) {
-          out[o + c] = (s[a + c] + s[a + 3 + c] + s[a + row + c] + s[a + row + 3 + c] + 2) >> 2;
-        }
+      let a = 2 * y * row;
+      for (let x = 0; x < width; x++, a += 2 * sc, o += 3) {
+        const b = a + row;
+        out[o] = (s[a] + s[a + sc] + s[b] + s[b + sc] + 2) >> 2;
+        out[o + 1] = (s[a + 1] + s[a + sc + 1] + s[b + 1] + s[b + sc + 1] + 2) >> 2;
+        out[o + 2] = (s[a + 2] + s[a + sc + 2] + s[b + 2] + s[b + sc + 2] + 2) >> 2;
       }
     }
     return { data: out, width, height };
   }
-  const xs = areaTable(src.width, width);
-  const ys = areaTable(src.height, height);
+  const xs = flatAreaTable(src.width, width);
+  const ys = flatAreaTable(src.height, height);
   const line = new Float64Array(width * 3);
+  const acc = new Float64Array(width * 3);
   for (let y = 0; y < height; y++) {
-    const acc = new Float64Array(width * 3);
-    for (const [sy, beta] of ys[y]) {
-      line.fill(0);
-      const base = sy * src.width * 3;
+    acc.fill(0);
+    for (let t = ys.first[y]; t < ys.first[y + 1]; t++) {
+      const base = ys.at[t] * src.width * sc;
+      const beta = ys.weight[t];
       for (let x = 0; x < width; x++) {
-        for (const [sx, alpha] of xs[x]) {
-          const p = base + sx * 3;
-          line[x * 3] += s[p] * alpha;
-          line[x * 3 + 1] += s[p + 1] * alpha;
-          line[x * 3 + 2] += s[p + 2] * alpha;
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        for (let k = xs.first[x]; k < xs.first[x + 1]; k++) {
+          const p = base + xs.at[k] * sc;
+          const alpha = xs.weight[k];
+          r += s[p] * alpha;
+          g += s[p + 1] * alpha;
+          b += s[p + 2] * alpha;
         }
+        line[x * 3] = r;
+        line[x * 3 + 1] = g;
+        line[x * 3 + 2] = b;
       }
       for (let i = 0; i < acc.length; i++) acc[i] += line[i] * beta;
     }
@@ -133,15 +162,16 @@ function areaCoefficients(ssize, dsize) {
 function enlargeArea(src, width, height) {
   const out = new Uint8Array(width * height * 3);
   const s = src.data;
+  const sc = src.channels ?? 3;
   const xs = areaCoefficients(src.width, width);
   const ys = areaCoefficients(src.height, height);
   const horizontal = (sy) => {
     const row = new Int32Array(width * 3);
-    const base = sy * src.width * 3;
+    const base = sy * src.width * sc;
     for (let x = 0; x < width; x++) {
       const [a, b, wa, wb] = xs[x];
       for (let c = 0; c < 3; c++) {
-        row[x * 3 + c] = s[base + a * 3 + c] * wa + s[base + b * 3 + c] * wb;
+        row[x * 3 + c] = s[base + a * sc + c] * wa + s[base + b * sc + c] * wb;
       }
     }
     return row;
@@ -203,15 +233,51 @@ export function passLayout(width, height, side) {
   return { s, nw, nh, cw, ch, ox: Math.floor((cw - nw) / 2), oy: Math.floor((ch - nh) / 2) };
 }
 
-/** The network's input (1, ch, cw, 3) in [-1, 1], the letterbox's bars black. */
-export function passInput(small, layout) {
+// What the network reads for each 8-bit value, [-1, 1]: blazeface.py's PIXELS, the same
+// float32 numbers, looked up instead of divided per pixel.
+const PIXELS = Float32Array.from({ length: 256 }, (_, v) => v / 127.5 - 1);
+// Input buffers, one per shape, refilled each frame: runNet copies the input into the
+// runtime's tensor before it returns, so a buffer is free again by the next pass.
+const inputs = new Map();
+
+/**
+ * The network's input in [-1, 1], the letterbox's bars black: the whole (1, ch, cw, 3), or
+ * only `window` ({x, y, width, height} in the input's pixels) of it. The array is reused by
+ * the next call for the same shape.
+ */
+export function passInput(small, layout, window = null) {
   const { cw, ch, ox, oy } = layout;
-  const input = new Float32Array(cw * ch * 3).fill(-1);
+  const { x: wx, y: wy, width: w, height: h } = window ?? { x: 0, y: 0, width: cw, height: ch };
+  const key = `${w}x${h}`;
+  let input = inputs.get(key);
+  if (!input) {
+    if (inputs.size >= 16) inputs.delete(inputs.keys().next().value);
+    input = new Float32Array(w * h * 3);
+    inputs.set(key, input);
+  }
   const s = small.data;
-  for (let y = 0; y < small.height; y++) {
-    let o = ((y + oy) * cw + ox) * 3;
-    let i = y * small.width * 3;
-    for (let x = 0; x < small.width * 3; x++) input[o++] = s[i++] / 127.5 - 1;
+  const sc = small.channels ?? 3;
+  // The window's columns that hold the picture; the rest is bar.
+  const u0 = Math.min(w, Math.max(0, ox - wx));
+  const u1 = Math.max(u0, Math.min(w, ox + small.width - wx));
+  const black = PIXELS[0];
+  for (let v = 0; v < h; v++) {
+    const y = wy + v - oy;
+    let o = v * w * 3;
+    const end = o + w * 3;
+    if (y < 0 || y >= small.height) {
+      input.fill(black, o, end);
+      continue;
+    }
+    input.fill(black, o, o + u0 * 3);
+    o += u0 * 3;
+    let i = (y * small.width + wx + u0 - ox) * sc;
+    for (let u = u0; u < u1; u++, i += sc) {
+      input[o++] = PIXELS[s[i]];
+      input[o++] = PIXELS[s[i + 1]];
+      input[o++] = PIXELS[s[i + 2]];
+    }
+    input.fill(black, o, end);
   }
   return input;
 }
@@ -303,7 +369,7 @@ export function toFace({ pts, score }, width, height) {
 }
 
 /**
- * The faces in an RGB picture (at most LARGEST_PICTURE px on its long side), largest first,
+ * The faces in a picture (pixelsOf, or RGB; at most LARGEST_PICTURE px on its long side), largest first,
  * as the server finds them. `runNet(input, width, height)` resolves to the network's
  * {logits, raw} for an input of that size.
  */

@@ -132,7 +132,7 @@ async function detect(frame) {
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(frame, 0, 0, width, height);
-  const image = blazeface.rgbOf(ctx.getImageData(0, 0, width, height).data, width, height);
+  const image = blazeface.pixelsOf(ctx.getImageData(0, 0, width, height).data, width, height);
   const faces = await blazeface.detectFaces(image, runNet);
   if (k === 1) return faces;
   const up = (p) => ({ x: p.x / k, y: p.y / k });
