@@ -117,9 +117,29 @@ async function runNet(input, width, height) {
   }
 }
 
+// Following a video: a frame whose faces were all found again is searched next in a window
+// around them (blazeface.js's searchWindow); the whole frame, where new faces come in, is
+// searched at least every WHOLE_EVERY frames, and on the frame after any face was missed.
+// So a face entering the picture is found within WHOLE_EVERY frames (at 15 frames a
+// second, 0.67 s), as large faces are at once, by the smaller pass, which always searches
+// whole.
+const WHOLE_EVERY = 10;
+// The frame before: its size, its faces (in the searched copy's pixels), the window size
+// last used, windowed frames since the last whole one, and whether its window missed a
+// face the frame before it had.
+let last = null;
+
+function searchedIn(width, height, follow) {
+  const before = follow && last?.width === width && last.height === height ? last : null;
+  const due = !before || before.missed || before.windowed >= WHOLE_EVERY - 1;
+  const window = due ? null : blazeface.searchWindow(before.faces, width, height, before.size);
+  return { before, window };
+}
+
 // Boxes and eyes in the frame's pixels, largest face first. A frame over the whole-picture
 // passes' size is searched in a copy shrunk to it (the server tiles such a picture instead).
-async function detect(frame) {
+// `follow`: the frame comes after the last one detected, from the same video.
+async function detect(frame, follow = false) {
   const k = Math.min(1, blazeface.LARGEST_PICTURE / Math.max(frame.width, frame.height));
   const width = Math.max(1, Math.round(frame.width * k));
   const height = Math.max(1, Math.round(frame.height * k));
@@ -133,7 +153,13 @@ async function detect(frame) {
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(frame, 0, 0, width, height);
   const image = blazeface.pixelsOf(ctx.getImageData(0, 0, width, height).data, width, height);
-  const faces = await blazeface.detectFaces(image, runNet);
+  const { before, window } = searchedIn(width, height, follow);
+  const faces = await blazeface.detectFaces(image, runNet, window);
+  last = {
+    width, height, faces, size: window ?? before?.size ?? null,
+    windowed: window ? before.windowed + 1 : 0,
+    missed: Boolean(window) && faces.length < before.faces.length,
+  };
   if (k === 1) return faces;
   const up = (p) => ({ x: p.x / k, y: p.y / k });
   return faces.map((f) => ({
@@ -152,9 +178,9 @@ async function handleMessage({ data }) {
     }
     return;
   }
-  const { id, frame } = data;
+  const { id, frame, follow } = data;
   try {
-    postMessage({ type: 'boxes', id, boxes: await detect(frame) });
+    postMessage({ type: 'boxes', id, boxes: await detect(frame, follow) });
   } catch (error) {
     postMessage({ type: 'error', id, message: error.message || String(error) });
   } finally {

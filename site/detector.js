@@ -26,10 +26,13 @@ export function showDetectorLoading() {
 }
 
 /**
- * Resolves to { detect(frame) -> boxes, close() }, or rejects when the detector cannot run
- * here (missing files, no module workers, old browser); calls `downloaded()` once its
- * files are in and only compiling remains. `frame` is an ImageBitmap the
+ * Resolves to { detect(frame, {follow}) -> boxes, close() }, or rejects when the detector
+ * cannot run here (missing files, no module workers, old browser); calls `downloaded()`
+ * once its files are in and only compiling remains. `frame` is an ImageBitmap the
  * worker takes over; boxes {x, y, width, height, score, eyes} come largest first.
+ * `follow`: the frame is the next of the video whose frame was detected last, so the
+ * worker may search it around the faces found there (detector-worker.js); without it,
+ * as for unrelated pictures, every frame is searched whole.
  */
 export function loadDetector(downloaded = () => {}) {
   // Where build.sh put the detector's files (a name with their hash), fetched while the
@@ -52,10 +55,10 @@ export function loadDetector(downloaded = () => {}) {
     }, LOAD_TIMEOUT_MS);
 
     const detector = {
-      detect(frame) {
+      detect(frame, { follow = false } = {}) {
         return new Promise((done, fail) => {
           pending = { id: nextId++, done, fail };
-          worker.postMessage({ type: 'detect', id: pending.id, frame }, [frame]);
+          worker.postMessage({ type: 'detect', id: pending.id, frame, follow }, [frame]);
         });
       },
       close() {
