@@ -34,11 +34,13 @@ export const LARGEST_PICTURE = Math.max(...PASSES.map((p) => p.side))
 // Input shapes whose network stays compiled, per pass (detector-worker.js).
 export const MAX_SHAPES = NUMBERS.max_shapes;
 
-/** The picture as the passes read it, {data, width, height, channels}, straight from RGBA
- * pixels (ImageData): its alpha is stepped over where it is read, which saves copying the
- * frame to RGB first (1-2 ms of a 640x480 frame). Every resized level is RGB. */
-export function pixelsOf(rgba, width, height) {
-  return { data: rgba, width, height, channels: 4 };
+/** The picture as the passes read it, {data, width, height, channels, bgr}, straight from
+ * RGBA pixels (ImageData), or BGRA ones (`bgr`: a VideoFrame's copy in the browser's own
+ * order): the fourth byte is stepped over and the order kept through every resize, each
+ * channel being resized alike, and undone only as the network's input is written. That
+ * saves copying the frame to RGB first (1-2 ms of a 640x480 frame). */
+export function pixelsOf(data, width, height, bgr = false) {
+  return { data, width, height, channels: 4, bgr };
 }
 
 // Python's round(): halves to even, as the server's box corners are rounded.
@@ -113,7 +115,7 @@ function halve(src, width, height) {
           | 0xff000000;
       }
     }
-    return { data: new Uint8Array(out.buffer), width, height, channels: 4 };
+    return { data: new Uint8Array(out.buffer), width, height, channels: 4, bgr: src.bgr };
   }
   const out = new Uint8Array(width * height * 3);
   const s = src.data;
@@ -128,7 +130,7 @@ function halve(src, width, height) {
       out[o + 2] = (s[a + 2] + s[a + 5] + s[b + 2] + s[b + 5] + 2) >> 2;
     }
   }
-  return { data: out, width, height };
+  return { data: out, width, height, bgr: src.bgr };
 }
 
 // OpenCV's INTER_AREA when shrinking both ways: each output pixel the area-weighted mean of
@@ -175,7 +177,7 @@ function shrinkArea(src, width, height) {
     }
     for (let i = 0; i < n; i++) out[y * n + i] = roundEven(acc[i]);
   }
-  return { data: out, width, height };
+  return { data: out, width, height, bgr: src.bgr };
 }
 
 // OpenCV's INTER_AREA when enlarging (either way): linear interpolation whose weights put
@@ -230,7 +232,7 @@ function enlargeArea(src, width, height) {
       out[o + i] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
   }
-  return { data: out, width, height };
+  return { data: out, width, height, bgr: src.bgr };
 }
 
 /** cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA). */
@@ -294,6 +296,7 @@ export function passInput(small, layout, window = null) {
   }
   const s = small.data;
   const sc = small.channels ?? 3;
+  const [r, b] = small.bgr ? [2, 0] : [0, 2];
   // The window's columns that hold the picture; the rest is bar.
   const u0 = Math.min(w, Math.max(0, ox - wx));
   const u1 = Math.max(u0, Math.min(w, ox + small.width - wx));
@@ -310,9 +313,9 @@ export function passInput(small, layout, window = null) {
     o += u0 * 3;
     let i = (y * small.width + wx + u0 - ox) * sc;
     for (let u = u0; u < u1; u++, i += sc) {
-      input[o++] = PIXELS[s[i]];
+      input[o++] = PIXELS[s[i + r]];
       input[o++] = PIXELS[s[i + 1]];
-      input[o++] = PIXELS[s[i + 2]];
+      input[o++] = PIXELS[s[i + b]];
     }
     input.fill(black, o, end);
   }

@@ -136,13 +136,30 @@ function searchedIn(width, height, follow) {
   return { before, window };
 }
 
-// Boxes and eyes in the frame's pixels, largest face first. A frame over the whole-picture
-// passes' size is searched in a copy shrunk to it (the server tiles such a picture instead).
-// `follow`: the frame comes after the last one detected, from the same video.
-async function detect(frame, follow = false) {
-  const k = Math.min(1, blazeface.LARGEST_PICTURE / Math.max(frame.width, frame.height));
-  const width = Math.max(1, Math.round(frame.width * k));
-  const height = Math.max(1, Math.round(frame.height * k));
+// The frame's pixels (blazeface.js's pixelsOf), `width` x `height`. Copied straight out of it
+// as a VideoFrame where the browser can: in Chromium 0.1 ms for 640x480, in its own BGRA
+// order, against 1-1.5 ms to draw it on a canvas and read that back, for the same values (the
+// frames are opaque). Through the canvas where it cannot, or where the frame is shrunk. The
+// copy's buffer is reused: the worker detects one frame at a time (detector.js).
+let copied = null;
+
+async function pixelsOfFrame(frame, width, height) {
+  if (width === frame.width && height === frame.height && typeof VideoFrame === 'function') {
+    let video = null;
+    try {
+      video = new VideoFrame(frame, { timestamp: 0 });
+      const bgr = ['BGRA', 'BGRX'].includes(video.format);
+      if (bgr || ['RGBA', 'RGBX'].includes(video.format)) {
+        if (copied?.length !== width * height * 4) copied = new Uint8Array(width * height * 4);
+        await video.copyTo(copied, { layout: [{ offset: 0, stride: width * 4 }] });
+        return blazeface.pixelsOf(copied, width, height, bgr);
+      }
+    } catch {
+      // A browser that cannot copy this frame (or not in a 4-byte layout): the canvas does.
+    } finally {
+      video?.close();
+    }
+  }
   // One canvas for every frame (resized only when the frame's size changes).
   canvas ??= new OffscreenCanvas(width, height);
   if (canvas.width !== width || canvas.height !== height) {
@@ -152,7 +169,17 @@ async function detect(frame, follow = false) {
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(frame, 0, 0, width, height);
-  const image = blazeface.pixelsOf(ctx.getImageData(0, 0, width, height).data, width, height);
+  return blazeface.pixelsOf(ctx.getImageData(0, 0, width, height).data, width, height);
+}
+
+// Boxes and eyes in the frame's pixels, largest face first. A frame over the whole-picture
+// passes' size is searched in a copy shrunk to it (the server tiles such a picture instead).
+// `follow`: the frame comes after the last one detected, from the same video.
+async function detect(frame, follow = false) {
+  const k = Math.min(1, blazeface.LARGEST_PICTURE / Math.max(frame.width, frame.height));
+  const width = Math.max(1, Math.round(frame.width * k));
+  const height = Math.max(1, Math.round(frame.height * k));
+  const image = await pixelsOfFrame(frame, width, height);
   const { before, window } = searchedIn(width, height, follow);
   const faces = await blazeface.detectFaces(image, runNet, window);
   last = {
