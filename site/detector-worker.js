@@ -124,9 +124,9 @@ async function runNet(input, width, height) {
 // second, 0.67 s), as large faces are at once, by the smaller pass, which always searches
 // whole.
 const WHOLE_EVERY = 10;
-// The frame before: its size, its faces (in the searched copy's pixels), the window size
-// last used, windowed frames since the last whole one, and whether its window missed a
-// face the frame before it had.
+// The frame before: its size, its faces (in the searched copy's pixels), its window (null:
+// searched whole), the window size last used, windowed frames since the last whole one,
+// and whether its window missed a face the frame before it had.
 let last = null;
 
 function searchedIn(width, height, follow) {
@@ -183,7 +183,7 @@ async function detect(frame, follow = false) {
   const { before, window } = searchedIn(width, height, follow);
   const faces = await blazeface.detectFaces(image, runNet, window);
   last = {
-    width, height, faces, size: window ?? before?.size ?? null,
+    width, height, faces, window, size: window ?? before?.size ?? null,
     windowed: window ? before.windowed + 1 : 0,
     missed: Boolean(window) && faces.length < before.faces.length,
   };
@@ -207,7 +207,8 @@ async function handleMessage({ data }) {
   }
   const { id, frame, follow } = data;
   try {
-    postMessage({ type: 'boxes', id, boxes: await detect(frame, follow) });
+    const boxes = await detect(frame, follow);
+    postMessage({ type: 'boxes', id, boxes, window: last.window });
   } catch (error) {
     postMessage({ type: 'error', id, message: error.message || String(error) });
   } finally {

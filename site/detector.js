@@ -32,7 +32,9 @@ export function showDetectorLoading() {
  * worker takes over; boxes {x, y, width, height, score, eyes} come largest first.
  * `follow`: the frame is the next of the video whose frame was detected last, so the
  * worker may search it around the faces found there (detector-worker.js); without it,
- * as for unrelated pictures, every frame is searched whole.
+ * as for unrelated pictures, every frame is searched whole. `searched`: where the last
+ * frame was searched, for the tests and benchmarks (null: whole; else the largest pass's
+ * window, {x, y, width, height} of its input).
  */
 export function loadDetector(downloaded = () => {}) {
   // Where build.sh put the detector's files (a name with their hash), fetched while the
@@ -55,6 +57,7 @@ export function loadDetector(downloaded = () => {}) {
     }, LOAD_TIMEOUT_MS);
 
     const detector = {
+      searched: null,
       detect(frame, { follow = false } = {}) {
         return new Promise((done, fail) => {
           pending = { id: nextId++, done, fail };
@@ -81,7 +84,10 @@ export function loadDetector(downloaded = () => {}) {
       } else if (pending?.id === data.id) {
         const { done, fail } = pending;
         pending = null;
-        if (data.type === 'boxes') done(data.boxes);
+        if (data.type === 'boxes') {
+          detector.searched = data.window;
+          done(data.boxes);
+        }
         else fail(new Error(data.message));
       }
     }
