@@ -57,16 +57,16 @@ def png_url(image: Image.Image) -> tuple[str, bytes]:
     return "data:image/png;base64," + base64.b64encode(data).decode(), data
 
 
-def in_frame(rows: list[dict], data: Path, model: Path) -> None:
+def in_frame(rows: list[dict], data: Path, model: Path, seed: int = 0) -> None:
     """The heads in a camera frame, the page's crop of it searched whole and followed."""
     from playwright.sync_api import sync_playwright
 
     harness.build_site()
-    rng = random.Random(0)
+    rng = random.Random(seed)
     background = Image.fromarray(scenes.face_frames(None, frames=1)[0])
     agree = {"whole": 0, "follow": 0}
     both = {"whole": 0, "follow": 0}
-    windowed = 0
+    windowed = same = 0
     with harness.serve(model) as base, sync_playwright() as playwright:
         browser = harness.launch(playwright, Path("/dev/null"))
         try:
@@ -83,6 +83,7 @@ def in_frame(rows: list[dict], data: Path, model: Path) -> None:
                     frames.append(png_url(frame))
                 (first, _), (second, png) = frames
                 api = top(post(base, png, True, "image/png")["predictions"])
+                labels = {}
                 for mode, before in (("whole", None), ("follow", first)):
                     out = page.evaluate(harness.PAGE_CROP,
                                         {"frame": second, "face": None, "before": before})
@@ -90,8 +91,10 @@ def in_frame(rows: list[dict], data: Path, model: Path) -> None:
                     if not (out.get("faces") and api):
                         continue
                     crop = top(post(base, base64.b64decode(out["jpeg"]), False)["predictions"])
+                    labels[mode] = crop
                     both[mode] += 1
                     agree[mode] += crop == api
+                same += len(labels) == 2 and labels["whole"] == labels["follow"]
         finally:
             browser.close()
     print(f"{data.name}: {len(rows)} heads, each in a 640x480 frame, model {model.name}")
@@ -99,6 +102,7 @@ def in_frame(rows: list[dict], data: Path, model: Path) -> None:
                        ("follow", f"following the frame before ({windowed} in a window)")):
         print(f"page crop ({what}) and API agree on {agree[mode]}/{both[mode]}: "
               f"{100 * agree[mode] / max(1, both[mode]):.1f}%")
+    print(f"the two page crops agree with each other on {same}/{len(rows)}")
 
 
 def main() -> None:
@@ -108,12 +112,13 @@ def main() -> None:
     p.add_argument("--split", default="valid")
     p.add_argument("--in-frame", action="store_true",
                    help="the heads in a camera frame, searched whole and followed")
+    p.add_argument("--seed", type=int, default=0, help="--in-frame: where the heads go")
     args = p.parse_args()
     model = args.model or sorted((harness.REPO / "models").glob("emotion-*[!8].pt"))[-1]
     with open(args.data / "labels.csv") as f:
         rows = [r for r in csv.DictReader(f) if r["path"].startswith(args.split + "/")]
     if args.in_frame:
-        in_frame(rows, args.data, model)
+        in_frame(rows, args.data, model, args.seed)
         return
 
     from playwright.sync_api import sync_playwright

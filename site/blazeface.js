@@ -90,14 +90,30 @@ function flatAreaTable(ssize, dsize) {
   return table;
 }
 
+// A buffer for one resize's output or sums: from `scratch`, a Map the caller keeps from frame
+// to frame (detector-worker.js), so a camera's frames reuse the same ones: a new 300 kB
+// typed array costs a 640x480 frame's halving about 0.2 ms more than the halving itself. The
+// caller reads a frame's levels before the next frame is resized. Without it, a new one.
+function buffer(scratch, Type, length, name) {
+  if (!scratch) return new Type(length);
+  const key = `${name} ${Type.name} ${length}`;
+  let found = scratch.get(key);
+  if (!found) {
+    if (scratch.size >= 32) scratch.clear();
+    found = new Type(length);
+    scratch.set(key, found);
+  }
+  return found;
+}
+
 // OpenCV's exact 2x INTER_AREA (its SIMD path): each pixel (sum of the four under it + 2)
 // >> 2. From RGBA the result is RGBA too, summed four pixels at a time as 32-bit words (red
 // and blue, then green and alpha, in 16-bit lanes that cannot overflow: 4 x 255 + 2 < 2^16),
 // so the next halving reads it the same way: a third of the loads of a channel at a time.
-function halve(src, width, height) {
+function halve(src, width, height, scratch) {
   if ((src.channels ?? 3) === 4) {
     const s = new Uint32Array(src.data.buffer, src.data.byteOffset, src.width * src.height);
-    const out = new Uint32Array(width * height);
+    const out = buffer(scratch, Uint32Array, width * height, 'level');
     const M = 0x00ff00ff;
     const ROUND = 0x00020002;
     let o = 0;
@@ -117,7 +133,7 @@ function halve(src, width, height) {
     }
     return { data: new Uint8Array(out.buffer), width, height, channels: 4, bgr: src.bgr };
   }
-  const out = new Uint8Array(width * height * 3);
+  const out = buffer(scratch, Uint8Array, width * height * 3, 'level');
   const s = src.data;
   const row = src.width * 3;
   let o = 0;
@@ -137,41 +153,42 @@ function halve(src, width, height) {
 // the source pixels under it, rounded. The sums run in the order the server's port always
 // had (tap by tap, in doubles), so the pixels stay the same to the bit; each source row's
 // horizontal sums are made once, for every output row that reads it.
-function shrinkArea(src, width, height) {
-  if (src.width === 2 * width && src.height === 2 * height) return halve(src, width, height);
-  const out = new Uint8Array(width * height * 3);
+function shrinkArea(src, width, height, scratch) {
+  if (src.width === 2 * width && src.height === 2 * height) {
+    return halve(src, width, height, scratch);
+  }
+  const out = buffer(scratch, Uint8Array, width * height * 3, 'level');
   const s = src.data;
   const sc = src.channels ?? 3;
   const xs = flatAreaTable(src.width, width);
   const ys = flatAreaTable(src.height, height);
   const n = width * 3;
-  const lines = new Float64Array(src.height * n);
-  const made = new Uint8Array(src.height);
-  const acc = new Float64Array(n);
+  const lines = buffer(scratch, Float64Array, src.height * n, 'sums');
+  const { first, at, weight } = xs;
+  for (let sy = ys.at[0]; sy <= ys.at[ys.at.length - 1]; sy++) {
+    const base = sy * src.width * sc;
+    let o = sy * n;
+    for (let x = 0; x < width; x++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let k = first[x]; k < first[x + 1]; k++) {
+        const p = base + at[k] * sc;
+        const alpha = weight[k];
+        r += s[p] * alpha;
+        g += s[p + 1] * alpha;
+        b += s[p + 2] * alpha;
+      }
+      lines[o++] = r;
+      lines[o++] = g;
+      lines[o++] = b;
+    }
+  }
+  const acc = buffer(scratch, Float64Array, n, 'sum');
   for (let y = 0; y < height; y++) {
     acc.fill(0);
     for (let t = ys.first[y]; t < ys.first[y + 1]; t++) {
-      const sy = ys.at[t];
-      const line = sy * n;
-      if (!made[sy]) {
-        made[sy] = 1;
-        const base = sy * src.width * sc;
-        for (let x = 0; x < width; x++) {
-          let r = 0;
-          let g = 0;
-          let b = 0;
-          for (let k = xs.first[x]; k < xs.first[x + 1]; k++) {
-            const p = base + xs.at[k] * sc;
-            const alpha = xs.weight[k];
-            r += s[p] * alpha;
-            g += s[p + 1] * alpha;
-            b += s[p + 2] * alpha;
-          }
-          lines[line + x * 3] = r;
-          lines[line + x * 3 + 1] = g;
-          lines[line + x * 3 + 2] = b;
-        }
-      }
+      const line = ys.at[t] * n;
       const beta = ys.weight[t];
       for (let i = 0; i < n; i++) acc[i] += lines[line + i] * beta;
     }
@@ -235,17 +252,18 @@ function enlargeArea(src, width, height) {
   return { data: out, width, height, bgr: src.bgr };
 }
 
-/** cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA). */
-export function resizeArea(src, width, height) {
+/** cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA); `scratch`: buffer's. */
+export function resizeArea(src, width, height, scratch = null) {
   if (src.width === width && src.height === height) return src;
-  if (src.width >= width && src.height >= height) return shrinkArea(src, width, height);
+  if (src.width >= width && src.height >= height) return shrinkArea(src, width, height, scratch);
   return enlargeArea(src, width, height);
 }
 
 /** blazeface.py's Pyramid: halvings while at least twice the size, then one INTER_AREA step. */
 export class Pyramid {
-  constructor(image) {
+  constructor(image, scratch = null) {
     this.levels = [image];
+    this.scratch = scratch;
   }
 
   resized(width, height) {
@@ -253,12 +271,13 @@ export class Pyramid {
     let im = this.levels[0];
     while (im.width >= 2 * width && im.height >= 2 * height) {
       if (level + 1 === this.levels.length) {
-        this.levels.push(resizeArea(im, Math.floor(im.width / 2), Math.floor(im.height / 2)));
+        this.levels.push(resizeArea(im, Math.floor(im.width / 2), Math.floor(im.height / 2),
+          this.scratch));
       }
       level++;
       im = this.levels[level];
     }
-    return resizeArea(im, width, height);
+    return resizeArea(im, width, height, this.scratch);
   }
 }
 
@@ -409,73 +428,103 @@ export function toFace({ pts, score }, width, height) {
 }
 
 // Following a video (detector-worker.js): the pass with the largest input, which finds the
-// small faces and costs most of a frame (a 320x240 input: 13 of 20 ms in Chromium), may
-// search only a window of its input around the faces of the frame before. The window's
-// corner is on the coarsest anchors' grid, so its anchors are the whole input's, reading
-// the same pixels; only what lies beyond its edge is missing. With a margin of half a
-// face, and at least 128 px each way, a face's eyes came out a median 0.02% (95th
-// percentile 0.25%, worst 0.9%) of their distance from where the whole input puts them
-// (astronaut videos 40-250 px wide, taiwanese heads pasted 154-308 px wide, native
-// LiteRT); with no minimum, 10% at worst. The smaller pass always searches whole: without
-// its detections, which the server blends in for faces from about 80 px, the eyes moved a
-// median 1.6%.
+// small faces and costs most of a frame (a 320x240 input: 14 of 20 ms in Chromium), may
+// search only windows of its input around the faces of the frame before. A window's corner
+// is on the coarsest anchors' grid, so its anchors are the whole input's, reading the same
+// pixels; only what lies beyond its edge is missing, and the less of a face's surroundings
+// it holds, the further its detection is from the whole input's. With a face's own width
+// on each side, at least 128 px each way, the taiwanese heads in a 640x480 frame got the
+// API's label on 98.5% (seeds 0 and 1) as when searched whole (98.8%); half a face on each
+// side, 96.5-96.9% (benchmarks.page_crops --in-frame), though their eyes moved only a
+// median 0.16% of their distance (native LiteRT, the same frames). The smaller pass always
+// searches whole: in a window of its own, 97.3%; without its detections, which the server
+// blends in for faces from about 80 px, the eyes of astronaut videos and pasted heads moved
+// a median 1.6%.
 const WINDOWED_SIDE = Math.max(...PASSES.map((p) => p.side));
-const WINDOW_MARGIN = 0.5;  // of a face's longer side, on each side of its box
+const WINDOW_MARGIN = 1.0;  // of a face's longer side, on each side of its box
 const WINDOW_MIN = 128;     // px of the input, each way
-// A window this much of the input or more saves too little to be worth a network of its
-// own shape: the whole input is searched instead.
+// Windows covering this much of the input or more save too little to be worth networks of
+// their own shapes: the whole input is searched instead.
 const WINDOW_MAX_SHARE = 0.6;
 
 /**
  * Where the largest pass searches a `width` x `height` picture around `faces` (boxes in its
- * pixels): {x, y, width, height} in that pass's input, multiples of STRIDE; or null for the
- * whole input. `keep`, the window used before: its size is kept while the faces fit in it
- * and fill at least half of it, as every new size is a network compiled anew.
+ * pixels): windows {x, y, width, height} in that pass's input, multiples of STRIDE, one per
+ * face or per group of faces whose windows would overlap; or null for the whole input.
+ * `keep`, the sizes used before: a window takes the first of them it fits in while it fills
+ * at least two thirds of it, as every new size is a network compiled anew.
  */
-export function searchWindow(faces, width, height, keep = null) {
+export function searchWindows(faces, width, height, keep = []) {
   if (!faces.length) return null;
   const layout = passLayout(width, height, WINDOWED_SIDE);
-  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const f of faces) {
+  const grown = ([x0, y0, x1, y1]) => {
+    const w = Math.max(WINDOW_MIN, x1 - x0);
+    const h = Math.max(WINDOW_MIN, y1 - y0);
+    return [(x0 + x1 - w) / 2, (y0 + y1 - h) / 2, (x0 + x1 + w) / 2, (y0 + y1 + h) / 2];
+  };
+  let regions = faces.map((f) => {
     const m = WINDOW_MARGIN * Math.max(f.width, f.height);
-    x0 = Math.min(x0, (f.x - m) * layout.s + layout.ox);
-    y0 = Math.min(y0, (f.y - m) * layout.s + layout.oy);
-    x1 = Math.max(x1, (f.x + f.width + m) * layout.s + layout.ox);
-    y1 = Math.max(y1, (f.y + f.height + m) * layout.s + layout.oy);
+    return [(f.x - m) * layout.s + layout.ox, (f.y - m) * layout.s + layout.oy,
+      (f.x + f.width + m) * layout.s + layout.ox, (f.y + f.height + m) * layout.s + layout.oy];
+  });
+  // Overlapping windows become one: a face searched twice would weigh twice in the blend.
+  for (let merged = true; merged;) {
+    merged = false;
+    for (let i = 0; i < regions.length && !merged; i++) {
+      for (let j = i + 1; j < regions.length && !merged; j++) {
+        const [a, b] = [grown(regions[i]), grown(regions[j])];
+        if (a[0] < b[2] + STRIDE && b[0] < a[2] + STRIDE && a[1] < b[3] + STRIDE
+          && b[1] < a[3] + STRIDE) {
+          const [p, q] = [regions[i], regions[j]];
+          regions[i] = [Math.min(p[0], q[0]), Math.min(p[1], q[1]), Math.max(p[2], q[2]),
+            Math.max(p[3], q[3])];
+          regions.splice(j, 1);
+          merged = true;
+        }
+      }
+    }
   }
-  let w = Math.ceil(Math.max(WINDOW_MIN, x1 - x0) / STRIDE) * STRIDE;
-  let h = Math.ceil(Math.max(WINDOW_MIN, y1 - y0) / STRIDE) * STRIDE;
-  if (keep && keep.width >= w && keep.height >= h && keep.width * keep.height <= 2 * w * h) {
-    ({ width: w, height: h } = keep);
-  }
-  if (w > layout.cw || h > layout.ch || w * h >= WINDOW_MAX_SHARE * layout.cw * layout.ch) {
+  regions = regions.map(grown);
+  const windows = regions.map(([x0, y0, x1, y1]) => {
+    let w = Math.ceil((x1 - x0) / STRIDE) * STRIDE;
+    let h = Math.ceil((y1 - y0) / STRIDE) * STRIDE;
+    const kept = keep.find((k) => k.width >= w && k.height >= h
+      && 2 * k.width * k.height <= 3 * w * h);
+    if (kept) ({ width: w, height: h } = kept);
+    const place = (lo, hi, size, room) => Math.min(room - size,
+      Math.max(0, Math.round(((lo + hi) / 2 - size / 2) / STRIDE) * STRIDE));
+    return { x: place(x0, x1, w, layout.cw), y: place(y0, y1, h, layout.ch), width: w, height: h };
+  });
+  const area = windows.reduce((sum, w) => sum + w.width * w.height, 0);
+  if (windows.some((w) => w.width > layout.cw || w.height > layout.ch)
+    || area >= WINDOW_MAX_SHARE * layout.cw * layout.ch) {
     return null;
   }
-  const place = (lo, hi, size, room) => Math.min(room - size,
-    Math.max(0, Math.round(((lo + hi) / 2 - size / 2) / STRIDE) * STRIDE));
-  return { x: place(x0, x1, w, layout.cw), y: place(y0, y1, h, layout.ch), width: w, height: h };
+  return windows;
 }
 
 /**
  * The faces in a picture (pixelsOf, or RGB; at most LARGEST_PICTURE px on its long side),
  * largest first, as the server finds them. `runNet(input, width, height)` resolves to the
- * network's {logits, raw} for an input of that size. With `window` (searchWindow's), the
- * largest pass searches only that part of its input.
+ * network's {logits, raw} for an input of that size. With `windows` (searchWindows'), the
+ * largest pass searches only those parts of its input. `scratch`: buffer's.
  */
-export async function detectFaces(image, runNet, window = null) {
-  const pyramid = new Pyramid(image);
+export async function detectFaces(image, runNet, windows = null, scratch = null) {
+  const pyramid = new Pyramid(image, scratch);
   const found = [];
   for (const { side, minScore } of PASSES) {
     const layout = passLayout(image.width, image.height, side);
     const small = pyramid.resized(layout.nw, layout.nh);
-    const part = side === WINDOWED_SIDE ? window : null;
-    const input = passInput(small, layout, part);
-    // The window is an input of its own, with the picture where it lies in it.
-    const seen = part ? {
-      ...layout, cw: part.width, ch: part.height, ox: layout.ox - part.x, oy: layout.oy - part.y,
-    } : layout;
-    const { logits, raw } = await runNet(input, seen.cw, seen.ch);
-    found.push(...decode(logits, raw, seen, minScore));
+    const parts = side === WINDOWED_SIDE && windows ? windows : [null];
+    for (const part of parts) {
+      const input = passInput(small, layout, part);
+      // A window is an input of its own, with the picture where it lies in it.
+      const seen = part ? {
+        ...layout, cw: part.width, ch: part.height, ox: layout.ox - part.x, oy: layout.oy - part.y,
+      } : layout;
+      const { logits, raw } = await runNet(input, seen.cw, seen.ch);
+      found.push(...decode(logits, raw, seen, minScore));
+    }
   }
   return blend(found).map((f) => toFace(f, image.width, image.height));
 }

@@ -117,23 +117,23 @@ async function runNet(input, width, height) {
   }
 }
 
-// Following a video: a frame whose faces were all found again is searched next in a window
-// around them (blazeface.js's searchWindow); the whole frame, where new faces come in, is
+// Following a video: a frame whose faces were all found again is searched next in windows
+// around them (blazeface.js's searchWindows); the whole frame, where new faces come in, is
 // searched at least every WHOLE_EVERY frames, and on the frame after any face was missed.
 // So a face entering the picture is found within WHOLE_EVERY frames (at 15 frames a
 // second, 0.67 s), as large faces are at once, by the smaller pass, which always searches
 // whole.
 const WHOLE_EVERY = 10;
-// The frame before: its size, its faces (in the searched copy's pixels), its window (null:
-// searched whole), the window size last used, windowed frames since the last whole one,
-// and whether its window missed a face the frame before it had.
+// The frame before: its size, its faces (in the searched copy's pixels), its windows (null:
+// searched whole), the window sizes last used, windowed frames since the last whole one,
+// and whether its windows missed a face the frame before it had.
 let last = null;
 
 function searchedIn(width, height, follow) {
   const before = follow && last?.width === width && last.height === height ? last : null;
   const due = !before || before.missed || before.windowed >= WHOLE_EVERY - 1;
-  const window = due ? null : blazeface.searchWindow(before.faces, width, height, before.size);
-  return { before, window };
+  const windows = due ? null : blazeface.searchWindows(before.faces, width, height, before.sizes);
+  return { before, windows };
 }
 
 // The frame's pixels (blazeface.js's pixelsOf), `width` x `height`. Copied straight out of it
@@ -142,6 +142,8 @@ function searchedIn(width, height, follow) {
 // frames are opaque). Through the canvas where it cannot, or where the frame is shrunk. The
 // copy's buffer is reused: the worker detects one frame at a time (detector.js).
 let copied = null;
+// The resizes' buffers, reused from frame to frame (blazeface.js's buffer).
+const scratch = new Map();
 
 async function pixelsOfFrame(frame, width, height) {
   if (width === frame.width && height === frame.height && typeof VideoFrame === 'function') {
@@ -180,12 +182,12 @@ async function detect(frame, follow = false) {
   const width = Math.max(1, Math.round(frame.width * k));
   const height = Math.max(1, Math.round(frame.height * k));
   const image = await pixelsOfFrame(frame, width, height);
-  const { before, window } = searchedIn(width, height, follow);
-  const faces = await blazeface.detectFaces(image, runNet, window);
+  const { before, windows } = searchedIn(width, height, follow);
+  const faces = await blazeface.detectFaces(image, runNet, windows, scratch);
   last = {
-    width, height, faces, window, size: window ?? before?.size ?? null,
-    windowed: window ? before.windowed + 1 : 0,
-    missed: Boolean(window) && faces.length < before.faces.length,
+    width, height, faces, windows, sizes: windows ?? before?.sizes ?? [],
+    windowed: windows ? before.windowed + 1 : 0,
+    missed: Boolean(windows) && faces.length < before.faces.length,
   };
   if (k === 1) return faces;
   const up = (p) => ({ x: p.x / k, y: p.y / k });
@@ -208,7 +210,7 @@ async function handleMessage({ data }) {
   const { id, frame, follow } = data;
   try {
     const boxes = await detect(frame, follow);
-    postMessage({ type: 'boxes', id, boxes, window: last.window });
+    postMessage({ type: 'boxes', id, boxes, windows: last.windows });
   } catch (error) {
     postMessage({ type: 'error', id, message: error.message || String(error) });
   } finally {

@@ -34,7 +34,7 @@ export function showDetectorLoading() {
  * worker may search it around the faces found there (detector-worker.js); without it,
  * as for unrelated pictures, every frame is searched whole. `searched`: where the last
  * frame was searched, for the tests and benchmarks (null: whole; else the largest pass's
- * window, {x, y, width, height} of its input).
+ * windows, [{x, y, width, height}] of its input).
  */
 export function loadDetector(downloaded = () => {}) {
   // Where build.sh put the detector's files (a name with their hash), fetched while the
@@ -85,7 +85,7 @@ export function loadDetector(downloaded = () => {}) {
         const { done, fail } = pending;
         pending = null;
         if (data.type === 'boxes') {
-          detector.searched = data.window;
+          detector.searched = data.windows;
           done(data.boxes);
         }
         else fail(new Error(data.message));
