@@ -121,9 +121,9 @@ async function runNet(input, width, height) {
 // around them (blazeface.js's searchWindows); the whole frame, where new faces come in, is
 // searched at least every WHOLE_EVERY frames, and on the frame after any face was missed.
 // So a face entering the picture is found within WHOLE_EVERY frames (at 15 frames a
-// second, 0.67 s), as large faces are at once, by the smaller pass, which always searches
-// whole.
-const WHOLE_EVERY = 10;
+// second, 1 s), a large one (from about 80 px of 640) at once, by the smaller pass, which
+// always searches whole. Every 10 frames cost 0.4 ms a frame more (benchmarks.page).
+const WHOLE_EVERY = 15;
 // The frame before: its size, its faces (in the searched copy's pixels), its windows (null:
 // searched whole), the window sizes last used, windowed frames since the last whole one,
 // and whether its windows missed a face the frame before it had.

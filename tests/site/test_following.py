@@ -11,10 +11,11 @@ import math
 import numpy as np
 from PIL import Image
 
+from benchmarks.page import whole_every
 from tests.site.test_blazeface import png_url
 from tools import scenes
 
-WHOLE_EVERY = 10  # detector-worker.js
+WHOLE_EVERY = whole_every()
 
 # Each frame through two detectors of the page: one following the video as the page's
 # tracker does, one searching every frame whole; and where the following one searched.
@@ -64,7 +65,9 @@ def video(frames: int, second: range) -> list[Image.Image]:
 
 
 def test_a_face_entering_is_found_within_the_whole_frame_interval(modules_page):
-    enters, leaves, frames = 14, 34, 40
+    # The second face enters two frames after a whole search: found at the next one.
+    enters = WHOLE_EVERY + 2
+    leaves, frames = 2 * WHOLE_EVERY + 10, 2 * WHOLE_EVERY + 16
     seen = modules_page.evaluate(FOLLOW, [png_url(f) for f in video(frames, range(enters, leaves))])
     counts = [len(s["mine"]) for s in seen]
     assert all(len(s["theirs"]) == (2 if enters <= i < leaves else 1) for i, s in enumerate(seen))
