@@ -503,16 +503,32 @@ export function searchWindows(faces, width, height, keep = []) {
   return windows;
 }
 
+// The smaller passes find a face from about 17 px of their input (the astronaut's face at
+// 88 px of a 640x480 frame in the 128 px pass; none at 80 px; every taiwanese head, from
+// 96 px); below that they add nothing to it. 14 px leaves a face approaching the camera
+// room to be seen by them before they would find it.
+const SMALLER_PASS_SEES = 14;
+
+/** Whether a smaller pass could find any of `faces` (boxes in a `width` x `height`
+ * picture's pixels): while none could, following a video may skip them. */
+export function smallerPassesSee(faces, width, height) {
+  return PASSES.some(({ side }) => side !== WINDOWED_SIDE && faces.some((f) => (
+    f.width * passLayout(width, height, side).s >= SMALLER_PASS_SEES)));
+}
+
 /**
  * The faces in a picture (pixelsOf, or RGB; at most LARGEST_PICTURE px on its long side),
  * largest first, as the server finds them. `runNet(input, width, height)` resolves to the
  * network's {logits, raw} for an input of that size. With `windows` (searchWindows'), the
- * largest pass searches only those parts of its input. `scratch`: buffer's.
+ * largest pass searches only those parts of its input; with `smaller` false, it runs alone.
+ * `scratch`: buffer's.
  */
-export async function detectFaces(image, runNet, windows = null, scratch = null) {
+export async function detectFaces(image, runNet,
+  { windows = null, smaller = true, scratch = null } = {}) {
   const pyramid = new Pyramid(image, scratch);
   const found = [];
   for (const { side, minScore } of PASSES) {
+    if (side !== WINDOWED_SIDE && !smaller) continue;
     const layout = passLayout(image.width, image.height, side);
     const small = pyramid.resized(layout.nw, layout.nh);
     const parts = side === WINDOWED_SIDE && windows ? windows : [null];

@@ -121,8 +121,10 @@ async function runNet(input, width, height) {
 // around them (blazeface.js's searchWindows); the whole frame, where new faces come in, is
 // searched at least every WHOLE_EVERY frames, and on the frame after any face was missed.
 // So a face entering the picture is found within WHOLE_EVERY frames (at 15 frames a
-// second, 1 s), a large one (from about 80 px of 640) at once, by the smaller pass, which
-// always searches whole. Every 10 frames cost 0.4 ms a frame more (benchmarks.page).
+// second, 1 s); a large one (from about 90 px of 640) at once while the smaller pass runs,
+// which searches whole, and runs on a windowed frame only while a face followed is large
+// enough for it to find (blazeface.js's smallerPassesSee): for smaller faces it adds
+// nothing. Every 10 frames cost about 0.4 ms a frame more (benchmarks.page).
 const WHOLE_EVERY = 15;
 // The frame before: its size, its faces (in the searched copy's pixels), its windows (null:
 // searched whole), the window sizes last used, windowed frames since the last whole one,
@@ -133,7 +135,8 @@ function searchedIn(width, height, follow) {
   const before = follow && last?.width === width && last.height === height ? last : null;
   const due = !before || before.missed || before.windowed >= WHOLE_EVERY - 1;
   const windows = due ? null : blazeface.searchWindows(before.faces, width, height, before.sizes);
-  return { before, windows };
+  const smaller = !windows || blazeface.smallerPassesSee(before.faces, width, height);
+  return { before, windows, smaller };
 }
 
 // The frame's pixels (blazeface.js's pixelsOf), `width` x `height`. Copied straight out of it
@@ -182,8 +185,8 @@ async function detect(frame, follow = false) {
   const width = Math.max(1, Math.round(frame.width * k));
   const height = Math.max(1, Math.round(frame.height * k));
   const image = await pixelsOfFrame(frame, width, height);
-  const { before, windows } = searchedIn(width, height, follow);
-  const faces = await blazeface.detectFaces(image, runNet, windows, scratch);
+  const { before, windows, smaller } = searchedIn(width, height, follow);
+  const faces = await blazeface.detectFaces(image, runNet, { windows, smaller, scratch });
   last = {
     width, height, faces, windows, sizes: windows ?? before?.sizes ?? [],
     windowed: windows ? before.windowed + 1 : 0,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from benchmarks.page import whole_every
@@ -49,26 +50,34 @@ def head(width: int) -> Image.Image:
     return crop.resize((round(crop.width * k), round(crop.height * k)), Image.LANCZOS)
 
 
-def video(frames: int, second: range) -> list[Image.Image]:
-    """A face 100 px wide swaying on the left of 640x480; during `second`, another one,
-    60 px wide, on the right (too small for the 128 px pass, which searches whole)."""
-    first, other = head(100), head(60)
+def video(frames: int, second: range, widths=(100, 60), at=(470, 200)) -> list[Image.Image]:
+    """A face (100 px wide) swaying on the left of 640x480; during `second`, another one
+    (60 px wide) on the right, at `at`."""
+    first, other = head(widths[0]), head(widths[1])
     background = Image.fromarray(scenes.face_frames(None, frames=1)[0])
     out = []
     for i in range(frames):
         frame = background.copy()
         frame.paste(first, (60 + round(12 * math.sin(2 * math.pi * i / 15)), 120))
         if i in second:
-            frame.paste(other, (470, 200))
+            frame.paste(other, at)
         out.append(frame)
     return out
 
 
-def test_a_face_entering_is_found_within_the_whole_frame_interval(modules_page):
+# The face entering: too small for the 128 px pass, which searches whole; and large enough
+# for it, where the face followed is too small for that pass, which then does not run.
+ENTERING = {"small": ((100, 60), (470, 200)), "large": ((60, 150), (330, 100))}
+
+
+@pytest.mark.parametrize("entering", ENTERING)
+def test_a_face_entering_is_found_within_the_whole_frame_interval(modules_page, entering):
+    widths, at = ENTERING[entering]
     # The second face enters two frames after a whole search: found at the next one.
     enters = WHOLE_EVERY + 2
     leaves, frames = 2 * WHOLE_EVERY + 10, 2 * WHOLE_EVERY + 16
-    seen = modules_page.evaluate(FOLLOW, [png_url(f) for f in video(frames, range(enters, leaves))])
+    pictures = video(frames, range(enters, leaves), widths, at)
+    seen = modules_page.evaluate(FOLLOW, [png_url(f) for f in pictures])
     counts = [len(s["mine"]) for s in seen]
     assert all(len(s["theirs"]) == (2 if enters <= i < leaves else 1) for i, s in enumerate(seen))
     # Most frames were searched in a window: the test follows what the page does.
@@ -78,9 +87,11 @@ def test_a_face_entering_is_found_within_the_whole_frame_interval(modules_page):
     found = next(i for i in range(enters, leaves) if counts[i] == 2)
     assert found - enters < WHOLE_EVERY, counts
     assert counts[found:leaves] == [2] * (leaves - found), counts  # followed from then on
-    # The face that left is missed in its window, and the next frame is searched whole.
+    # The face that left is missed in its window, and the next frame is searched whole
+    # (the large one's window and the other's are most of the frame: it is searched whole).
     assert counts[leaves:] == [1] * (frames - leaves), counts
-    assert not seen[leaves + 1]["windowed"]
+    assert seen[leaves]["windowed"] == (entering == "small")
+    assert not (seen[leaves]["windowed"] and seen[leaves + 1]["windowed"])
 
 
 def test_the_faces_followed_keep_the_whole_searchs_boxes_and_eyes(modules_page):
