@@ -30,7 +30,7 @@ run: venv site
 	PORT=$(PORT) $(BIN)/python -m function.serve
 
 test: venv site
-	bash scripts/system-deps.sh npm chromium firefox
+	bash scripts/system-deps.sh npm chromium firefox webkit
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 

@@ -27,6 +27,8 @@ import re
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image
@@ -142,26 +144,68 @@ STOP_CAMERA = """async () => {
     if (button.textContent === 'Stop camera') button.click();
 }"""
 
+# The page's own loop on the browser's camera, once its detector runs in the browser:
+# detections per second (the page's "Face detection" rate) over `seconds`, after a warm-up.
+TRACKING_RATE = """async ([warmup, seconds]) => {
+    const inBrowser = () => document.getElementById('mode').textContent
+        .startsWith('in your browser');
+    for (let i = 0; i < 600 && !inBrowser(); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (!inBrowser()) throw new Error('the detector did not start in the browser');
+    const video = document.getElementById('video');
+    await new Promise((resolve) => setTimeout(resolve, warmup * 1000));
+    const stats = () => Number(document.getElementById('detect-rate').textContent
+        .split(' ')[0]);
+    const rates = [];
+    const frames = video.getVideoPlaybackQuality?.().totalVideoFrames;
+    const start = performance.now();
+    while (performance.now() - start < seconds * 1000) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        if (Number.isFinite(stats())) rates.push(stats());
+    }
+    const camera = frames === undefined ? null : (video.getVideoPlaybackQuality()
+        .totalVideoFrames - frames) / ((performance.now() - start) / 1000);
+    rates.sort((a, b) => a - b);
+    return { rate: rates[Math.floor(rates.length / 2)], camera };
+}"""
+
 BROWSERS = ("chromium", "firefox", "webkit")
+
+
+@contextmanager
+def page_in(browser: str, base: str, video: Path) -> Iterator:
+    """The page open in `browser`, its camera the browser's own fake one (Chromium's plays
+    `video`): an object with evaluate(source, arg, timeout=s)."""
+    if browser != "chromium":
+        with importlib.import_module(f"tools.{browser}").open_page(base + "/") as page:
+            yield page
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = harness.launch(playwright, video)
+        try:
+            context = chromium.new_context()
+            context.grant_permissions(["camera"])
+            page = context.new_page()
+            page.goto(base + "/")
+
+            class Page:
+                @staticmethod
+                def evaluate(source: str, arg=None, timeout: float = 300):
+                    page.set_default_timeout(timeout * 1000)
+                    return page.evaluate(source, arg)
+
+            yield Page
+        finally:
+            chromium.close()
 
 
 def detector_in(browser: str, base: str, video: Path, frames: list[str], loops: int) -> dict:
     """The page's detector in `browser` on `frames` (data: URLs), following them and
     searching each whole (DETECT_TIME)."""
-    if browser == "chromium":
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            chromium = harness.launch(playwright, video)
-            try:
-                page = chromium.new_page()
-                page.goto(base + "/")
-                page.evaluate(STOP_CAMERA)
-                return page.evaluate(DETECT_TIME, [frames, loops])
-            finally:
-                chromium.close()
-    driver = importlib.import_module(f"tools.{browser}")
-    with driver.open_page(base + "/") as page:
+    with page_in(browser, base, video) as page:
         page.evaluate(STOP_CAMERA, timeout=30)
         return page.evaluate(DETECT_TIME, [frames, loops], timeout=300)
 
@@ -172,6 +216,53 @@ def whole_every() -> int:
     return int(re.search(r"^const WHOLE_EVERY = (\d+);", worker, re.M).group(1))
 
 
+def tracking_in(browser: str, base: str, video: Path, seconds: float = 10) -> str:
+    """The page's detection rate on `browser`'s fake camera, and that camera's own rate."""
+    with page_in(browser, base, video) as page:
+        result = page.evaluate(TRACKING_RATE, [4, seconds], timeout=120)
+    camera = f" of {result['camera']:.1f}" if result["camera"] else ""
+    return f"{result['rate']:.1f} fps{camera}"
+
+
+# A bare page's cost of drawing one camera frame into a canvas (what the page does with
+# each frame before anything else): median ms of 15, on a video of its own, shown.
+DRAW_FRAME = """async () => {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+    const video = document.createElement('video');
+    video.muted = true;
+    video.srcObject = stream;
+    document.body.append(video);  // shown, as the page's is
+    await video.play();
+    const ctx = Object.assign(document.createElement('canvas'),
+        { width: video.videoWidth, height: video.videoHeight })
+        .getContext('2d', { willReadFrequently: true });
+    const times = [];
+    for (let i = 0; i < 15; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const t = performance.now();
+        ctx.drawImage(video, 0, 0);
+        ctx.getImageData(0, 0, 1, 1);
+        times.push(performance.now() - t);
+    }
+    stream.getTracks().forEach((track) => track.stop());
+    video.remove();
+    times.sort((a, b) => a - b);
+    return times[7];
+}"""
+
+
+def webkit_frame_draw(base: str) -> str:
+    """DRAW_FRAME in WebKitGTK on a page with nothing else in it (the API's /health), its
+    DMA-BUF renderer on (its default) and off (tools/webkit.py's RENDERING)."""
+    from tools import webkit
+
+    figures = []
+    for name, rendering in (("on", {}), ("off", None)):
+        with webkit.open_page(base + "/health", rendering=rendering) as page:
+            figures.append(f"{name} {page.evaluate(DRAW_FRAME, timeout=60):.0f} ms")
+    return ", ".join(figures)
+
+
 def measure_detectors(model: Path, video: Path, frames: list[str], loops: int = 3) -> None:
     harness.build_site()
     print(f"the page's detector alone, ms per 640x480 frame of a {len(frames)}-frame video of one "
@@ -179,21 +270,37 @@ def measure_detectors(model: Path, video: Path, frames: list[str], loops: int = 
           "warm up: following the video as the page does (windows around the last faces; the "
           f"whole frame every {whole_every()} frames, and after a face is missed), against every "
           "frame searched whole")
+    rates = []
     with harness.serve(model) as base:
         for browser in BROWSERS:
+            # A browser missing here is said, not fatal.
             try:
                 r = detector_in(browser, base, video, frames, loops)
-            except Exception as error:  # noqa: BLE001 - a browser missing here: said, not fatal
+            except Exception as error:  # noqa: BLE001
                 print(f"  {browser}: not measured ({str(error).splitlines()[0][:120]})")
-                continue
-            f, w, c = r["follow"], r["whole"], r["compare"]
-            print(f"  {browser}: following: mean {f['mean']:.1f} ms (median {f['median']:.1f}, "
-                  f"p90 {f['p90']:.1f}, max {f['max']:.1f}; warm-up loop, compiling the "
-                  f"windows' networks: max {r['first']:.0f}); every frame whole: mean "
-                  f"{w['mean']:.1f} ms (median {w['median']:.1f}); following vs whole, "
-                  f"{c['frames']} frames: {c['counts']} with another face count, "
-                  f"{c['boxes']} boxes not to the pixel (at most {c['off']} px off), eyes at most "
-                  f"{100 * c['eyes']:.2f}% of their distance apart")
+                r = None
+            if r:
+                f, w, c = r["follow"], r["whole"], r["compare"]
+                print(f"  {browser}: following: mean {f['mean']:.1f} ms (median "
+                      f"{f['median']:.1f}, p90 {f['p90']:.1f}, max {f['max']:.1f}; warm-up loop, "
+                      f"compiling the windows' networks: max {r['first']:.0f}); every frame "
+                      f"whole: mean {w['mean']:.1f} ms (median {w['median']:.1f}); following "
+                      f"vs whole, {c['frames']} frames: {c['counts']} with another face count, "
+                      f"{c['boxes']} boxes not to the pixel (at most {c['off']} px off), eyes at "
+                      f"most {100 * c['eyes']:.2f}% of their distance apart")
+            try:
+                rates.append(f"{browser} {tracking_in(browser, base, video)}")
+            except Exception as error:  # noqa: BLE001
+                rates.append(f"{browser} not measured ({str(error).splitlines()[0][:120]})")
+        try:
+            draw = webkit_frame_draw(base)
+        except Exception as error:  # noqa: BLE001
+            draw = f"not measured ({str(error).splitlines()[0][:120]})"
+    print(f"WebKitGTK on Xvfb, one camera frame drawn into a canvas on a bare page, its DMA-BUF "
+          f"renderer {draw}")
+    print("the page tracking each browser's fake camera (Chromium's: the face video; Firefox's "
+          "and WebKit's: a pattern with no face), detections per second of camera frames: "
+          + "; ".join(rates))
 
 
 # DevTools' presets (its NetworkManager: the nominal figures scaled to what they feel like

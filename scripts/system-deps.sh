@@ -4,7 +4,9 @@
 #   chromium  Chromium's browser tests (Playwright drives Debian's binary, never a downloaded one);
 #   firefox   Firefox's browser tests (puppeteer-core drives firefox-esr over WebDriver BiDi),
 #             with the FFmpeg that Debian's Firefox plays H.264 MP4 files with;
-# Usage: scripts/system-deps.sh npm [chromium] [firefox]
+#   webkit    WebKit's browser tests (WebKitWebDriver drives MiniBrowser on Xvfb), with the
+#             GStreamer plugins WebKitGTK plays WebM and H.264 MP4 files with;
+# Usage: scripts/system-deps.sh npm [chromium] [firefox] [webkit]
 set -euo pipefail
 missing=()
 need() {
@@ -18,7 +20,9 @@ for tool in "$@"; do
     npm) command -v npm >/dev/null || need nodejs npm ;;
     chromium) need chromium ;;
     firefox) need firefox-esr libavcodec59 ;;
-    *) echo "unknown tool $tool (valid: npm, chromium, firefox)" >&2; exit 2 ;;
+    webkit) need webkit2gtk-driver libwebkit2gtk-4.1-0 xvfb gstreamer1.0-plugins-good \
+      gstreamer1.0-plugins-bad gstreamer1.0-libav ;;
+    *) echo "unknown tool $tool (valid: npm, chromium, firefox, webkit)" >&2; exit 2 ;;
   esac
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

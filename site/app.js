@@ -6,7 +6,7 @@
 
 import { loadFraming } from './crop.js';
 import { loadDetector, showDetectorLoading, showDetectorMode } from './detector.js';
-import { SMOOTHING_SECONDS } from './emotions.js';
+import { matchBoxes, SMOOTHING_SECONDS } from './emotions.js';
 import { clearMessage, showMessage } from './messages.js';
 import {
   createBars, createLegend, renderBoxes, renderMain, renderOthers, renderStats, showDetails,
@@ -30,11 +30,9 @@ const record = new SessionRecord();
 const requests = new Requests({ answered: handleAnswered, free: sendNext, failed: handleFailed });
 const source = new Source(video, { started: handleStarted, stopped: handleStopped });
 
-// With the detector's files still downloading this long after the page opened (a slow
-// network), frames go to the server until the detector is ready, so the first emotion does
-// not wait for its wasm. Where they download quickly (locally, on a fast network), the
-// page waits for the detector, and only crops ever leave.
-const SERVER_WHILE_DOWNLOADING_AFTER_MS = 2000;
+// How long a playing video may go without a requestVideoFrameCallback call before the page
+// takes it that the browser never makes one (nextVideoFrame): several frames of a camera.
+const FRAME_CALLBACK_WAIT_MS = 1000;
 // A frame that throws is logged and the next one tries again; this many in a row (about
 // 2 s of frames) are said on the page, so nobody is left watching a frozen picture.
 const FRAME_ERRORS_BEFORE_MESSAGE = 30;
@@ -44,9 +42,9 @@ const state = {
   detector: null,
   framing: null, // the server's crop framing (crop.js), loaded with the detector
   detectorStatus: 'loading', // 'loading' | 'ready' | 'failed'
-  detectorDownloaded: false, // its files are in (compiling may remain)
-  serverWhileLoading: false, // the server finds faces until the detector is ready
+  serverWhileLoading: false, // the server has been finding faces while the detector loads
   frameErrors: 0, // frames in a row whose work threw
+  frameCallbacks: 'unknown', // 'called' | 'silent': does requestVideoFrameCallback deliver?
   frameTimes: [],
   lastStatsAt: 0,
   lastTimelineAt: 0,
@@ -81,23 +79,50 @@ function handleStopped() {
 // The frame loop: once per new video frame, find faces (in the worker, or by sending the
 // frame), then redraw. It never waits for the API, so boxes keep the detector's rate.
 
-function nextVideoFrame() {
+// Resolves on the video's next frame, or at once once the loop is over. Where a browser
+// has requestVideoFrameCallback but never calls it (WebKitGTK without its DMA-BUF
+// renderer does so), a video that plays on without one for FRAME_CALLBACK_WAIT_MS means
+// that, and the loop goes by animation frames from then on rather than stall.
+function nextVideoFrame(loop) {
   return new Promise((resolve) => {
-    if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(() => resolve());
-    else requestAnimationFrame(() => resolve());
+    if (!('requestVideoFrameCallback' in video) || state.frameCallbacks === 'silent') {
+      requestAnimationFrame(() => resolve());
+      return;
+    }
+    let watch = null;
+    const handle = video.requestVideoFrameCallback(() => {
+      clearInterval(watch);
+      state.frameCallbacks = 'called';
+      resolve();
+    });
+    if (state.frameCallbacks === 'called') return;
+    const since = performance.now();
+    const from = video.currentTime;
+    watch = setInterval(() => {
+      if (loop !== state.loop) {
+        clearInterval(watch);
+        resolve();
+      } else if (!video.paused && video.currentTime !== from
+          && performance.now() - since > FRAME_CALLBACK_WAIT_MS) {
+        clearInterval(watch);
+        video.cancelVideoFrameCallback(handle);
+        state.frameCallbacks = 'silent';
+        resolve();
+      }
+    }, 100);
   });
 }
 
 async function frameLoop(loop) {
   while (loop === state.loop) {
-    await nextVideoFrame();
+    await nextVideoFrame(loop);
     if (loop !== state.loop) return;
     const now = performance.now();
     try {
-      if (video.videoWidth && !waitForDetector(now)) {
+      if (video.videoWidth) {
         const frame = tracker.snapshot(video, source.time(now));
         if (state.detector) await detectFrame(frame, now, loop);
-        else if (requests.canSend(now)) requests.sendFrame(frame, handleServerFaces);
+        else if (requests.canSend(now)) sendFrame(frame);
       }
       // Against the frame's own time, the one its boxes were stamped with: where detection
       // takes longer than a track lives (WebKit, a slow phone), the clock after it would
@@ -119,13 +144,15 @@ async function frameLoop(loop) {
   }
 }
 
-/** True while frames should wait for the in-browser detector rather than go to the server. */
-function waitForDetector(now) {
-  if (state.detectorStatus !== 'loading' || state.serverWhileLoading) return false;
-  if (state.detectorDownloaded || now < SERVER_WHILE_DOWNLOADING_AFTER_MS) return true;
-  state.serverWhileLoading = true;
-  showDetectorLoading();
-  return false;
+// Until the in-browser detector is ready (on every visit: its runtime starts and its
+// networks compile even from the cache), or where it cannot run, whole downscaled frames go
+// to the server, which finds the faces: the first emotion never waits for the detector.
+function sendFrame(frame) {
+  if (state.detectorStatus === 'loading' && !state.serverWhileLoading) {
+    state.serverWhileLoading = true;
+    showDetectorLoading();
+  }
+  requests.sendFrame(frame, handleServerFaces);
 }
 
 async function detectFrame(frame, now, loop) {
@@ -169,9 +196,17 @@ function sendNext() {
 }
 
 function handleServerFaces(body, at) {
-  if (state.detector) return; // sent before the detector was ready: its boxes lead now
   const faces = (body.faces ?? []).slice(0, MAX_FACES);
   const time = source.time(at);
+  if (state.detector) {
+    // Sent before the detector was ready: its boxes lead now, but the emotions the server
+    // found still count, for the faces they match.
+    const match = matchBoxes(tracker.tracks, faces.map((f) => f.box));
+    faces.forEach((face, i) => {
+      if (match[i] >= 0) recordAnswer(tracker.tracks[match[i]], face.predictions, at, time);
+    });
+    return;
+  }
   const tracks = tracker.replace(faces.map((f) => f.box), at);
   tracks.forEach((track, i) => recordAnswer(track, faces[i].predictions, at, time));
   if (!faces.length) timeline.add(at, null);
@@ -199,7 +234,7 @@ function handleFailed() {
 // Face detector: BlazeFace in a worker when it loads, else the server finds faces.
 
 async function startDetector() {
-  const detector = loadDetector(() => { state.detectorDownloaded = true; });
+  const detector = loadDetector();
   try {
     [state.detector, state.framing] = await Promise.all([detector, loadFraming()]);
     state.detectorStatus = 'ready';

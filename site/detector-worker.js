@@ -35,22 +35,6 @@ let modelBytes = null;
 let canvas = null;
 const compiled = new Map();
 
-// Tells the page when the wasm and the model have finished downloading (compiling may go
-// on): until then, on a slow network, the page has the server find faces.
-function reportDownloaded() {
-  const pending = new Set(['.wasm', '.tflite']);
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      for (const ext of pending) if (new URL(entry.name).pathname.endsWith(ext)) pending.delete(ext);
-    }
-    if (!pending.size) {
-      observer.disconnect();
-      postMessage({ type: 'downloaded' });
-    }
-  });
-  observer.observe({ type: 'resource', buffered: true });
-}
-
 // `dir`: the detector's files, vendor/detector-<hash>/ (vendor/detector-files.js names it).
 async function load(dir) {
   const files = new URL(`./vendor/${dir}`, self.location.href).href;
@@ -60,7 +44,6 @@ async function load(dir) {
   // The model's bytes download while the runtime's wasm streams in and compiles.
   const model = fetch(`${files}models/face_detection_short_range.tflite`);
   model.catch(() => {});
-  reportDownloaded();
   const { ours } = await importModules(files);
   // The wasm beside its loader script (emscripten looks beside the worker's own script);
   // the runtime's start-up chatter (INFO lines on stderr) kept out of the console.

@@ -27,8 +27,7 @@ export function showDetectorLoading() {
 
 /**
  * Resolves to { detect(frame, {follow}) -> boxes, close() }, or rejects when the detector
- * cannot run here (missing files, no module workers, old browser); calls `downloaded()`
- * once its files are in and only compiling remains. `frame` is an ImageBitmap the
+ * cannot run here (missing files, no module workers, old browser). `frame` is an ImageBitmap the
  * worker takes over; boxes {x, y, width, height, score, eyes} come largest first.
  * `follow`: the frame is the next of the video whose frame was detected last, so the
  * worker may search it around the faces found there (detector-worker.js); without it,
@@ -36,7 +35,7 @@ export function showDetectorLoading() {
  * frame was searched, for the tests and benchmarks (null: whole; else the largest pass's
  * windows, [{x, y, width, height}] of its input).
  */
-export function loadDetector(downloaded = () => {}) {
+export function loadDetector() {
   // Where build.sh put the detector's files (a name with their hash), fetched while the
   // worker's script loads.
   const files = import('./vendor/detector-files.js');
@@ -72,9 +71,7 @@ export function loadDetector(downloaded = () => {}) {
     };
 
     function handleWorkerMessage({ data }) {
-      if (data.type === 'downloaded') {
-        downloaded();
-      } else if (data.type === 'ready') {
+      if (data.type === 'ready') {
         clearTimeout(timer);
         resolve(detector);
       } else if (data.type === 'failed') {

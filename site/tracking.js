@@ -76,6 +76,9 @@ export class Tracker {
     const match = matchBoxes(this.tracks, boxes);
     const tracks = boxes.map((box, i) => this.place(match[i] >= 0 ? this.tracks[match[i]] : null,
       box, now));
+    // The server's answer already holds these faces' emotions: nothing of this frame is
+    // left to send (its pixels are not kept for a crop either).
+    for (const track of tracks) track.sentFrame = track.frame;
     this.tracks = tracks;
     this.serverSawNoFace = !tracks.length;
     return tracks;

@@ -1,7 +1,7 @@
 """End-to-end: on a slow network the first emotion does not wait for the in-browser
 detector's files (2.3 MB). The server finds faces in downscaled frames until the detector
-is ready, then the page hands over to it: only crops leave from then on, and the person in
-view stays the same face throughout."""
+is ready (as on every visit), then the page hands over to it: only crops leave from then
+on, and the person in view stays the same face throughout."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ SLOW_DOWN = {"offline": False, "latency": 0, "downloadThroughput": 400_000,
              "uploadThroughput": 400_000}
 
 
-def test_the_server_answers_until_the_detector_has_downloaded(page, server):
+def test_the_server_answers_until_the_detector_is_ready(page, server):
     traffic = FaceTraffic(page)
     session = page.context.new_cdp_session(page)
     session.send("Network.enable")
