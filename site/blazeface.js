@@ -3,9 +3,11 @@
 // eyes, where the server would in the same frame: the same BlazeFace short-range file run by
 // LiteRT's XNNPACK kernels at the same input sizes (320 and 128 px on the long side), fed by
 // OpenCV's INTER_AREA resizing as the server calls it, the same anchors, score threshold and
-// weighted non-maximum suppression. Pure functions on RGB pixels; `runNet` runs the network
+// weighted non-maximum suppression. Functions on the frame's pixels (their buffers reused
+// from frame to frame where the caller asks); `runNet` runs the network
 // (detector-worker.js). function/detect/blazeface.py is this file's Python side: the same
-// steps, named alike, in the same order.
+// steps, named alike, in the same order; searchWindows and smallerPassesSee, for following
+// a video, are the page's alone.
 
 'use strict';
 
@@ -92,8 +94,8 @@ function flatAreaTable(ssize, dsize) {
 
 // A buffer for one resize's output or sums: from `scratch`, a Map the caller keeps from frame
 // to frame (detector-worker.js), so a camera's frames reuse the same ones: a new 300 kB
-// typed array costs a 640x480 frame's halving about 0.2 ms more than the halving itself. The
-// caller reads a frame's levels before the next frame is resized. Without it, a new one.
+// typed array takes V8 about 0.2 ms, half as long as the 640x480 frame's halving into it.
+// The caller reads a frame's levels before the next frame is resized. Without it, a new one.
 function buffer(scratch, Type, length, name) {
   if (!scratch) return new Type(length);
   const key = `${name} ${Type.name} ${length}`;
