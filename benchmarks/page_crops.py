@@ -5,6 +5,7 @@ turns and frames it as the server does; the JPEG it would send), sent with detec
 the picture itself sent to the API to find and crop the face there.
 
     python -m benchmarks.page_crops [--model PATH] [--data ../shared/data/taiwanese]
+    python -m benchmarks.page_crops --in-frame   # the page following a camera frame
 
 Prints the share of heads where both label alike, and each one's accuracy against the set's
 labels. To tell the crop code from the detectors apart, it also crops each head with the
@@ -12,6 +13,12 @@ page's code from the server's own detection (function.detect, lossless): what is
 between that and the API is the crop code's, the rest the two detectors' (the page's
 BlazeFace in the browser, the server's LiteRT passes). Not a test (it needs the data and
 the trained model): figures for docs/page-tracking.md.
+
+With --in-frame, each head is pasted (its own size, a seeded place) into a 640x480 frame of
+the fake camera's background, twice, 4 px apart: the page crops the second frame once
+searching it whole and once following on from the first (its 320 px pass in a window
+around the face found there, as the live page searches most frames), and the API gets the
+second frame, lossless. It prints both crops' agreement with the API: what following costs.
 """
 
 from __future__ import annotations
@@ -21,12 +28,13 @@ import base64
 import csv
 import io
 import json
+import random
 import urllib.request
 from pathlib import Path
 
 from PIL import Image
 
-from tools import harness
+from tools import harness, scenes
 
 DATA = harness.REPO.parent / "shared" / "data" / "taiwanese"
 
@@ -42,15 +50,76 @@ def top(predictions: dict | None) -> str | None:
     return max(predictions, key=predictions.get) if predictions else None
 
 
+def png_url(image: Image.Image) -> tuple[str, bytes]:
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    data = buf.getvalue()
+    return "data:image/png;base64," + base64.b64encode(data).decode(), data
+
+
+def in_frame(rows: list[dict], data: Path, model: Path, seed: int = 0) -> None:
+    """The heads in a camera frame, the page's crop of it searched whole and followed."""
+    from playwright.sync_api import sync_playwright
+
+    harness.build_site()
+    rng = random.Random(seed)
+    background = Image.fromarray(scenes.face_frames(None, frames=1)[0])
+    agree = {"whole": 0, "follow": 0}
+    both = {"whole": 0, "follow": 0}
+    windowed = same = 0
+    with harness.serve(model) as base, sync_playwright() as playwright:
+        browser = harness.launch(playwright, Path("/dev/null"))
+        try:
+            page = browser.new_context().new_page()
+            page.goto(base + "/")
+            for row in rows:
+                head = Image.open(data / row["path"]).convert("RGB")
+                x = rng.randrange(0, background.width - head.width - 4)
+                y = rng.randrange(0, background.height - head.height)
+                frames = []
+                for dx in (0, 4):
+                    frame = background.copy()
+                    frame.paste(head, (x + dx, y))
+                    frames.append(png_url(frame))
+                (first, _), (second, png) = frames
+                api = top(post(base, png, True, "image/png")["predictions"])
+                labels = {}
+                for mode, before in (("whole", None), ("follow", first)):
+                    out = page.evaluate(harness.PAGE_CROP,
+                                        {"frame": second, "face": None, "before": before})
+                    windowed += mode == "follow" and out["windowed"]
+                    if not (out.get("faces") and api):
+                        continue
+                    crop = top(post(base, base64.b64decode(out["jpeg"]), False)["predictions"])
+                    labels[mode] = crop
+                    both[mode] += 1
+                    agree[mode] += crop == api
+                same += len(labels) == 2 and labels["whole"] == labels["follow"]
+        finally:
+            browser.close()
+    print(f"{data.name}: {len(rows)} heads, each in a 640x480 frame, model {model.name}")
+    for mode, what in (("whole", "searched whole"),
+                       ("follow", f"following the frame before ({windowed} in a window)")):
+        print(f"page crop ({what}) and API agree on {agree[mode]}/{both[mode]}: "
+              f"{100 * agree[mode] / max(1, both[mode]):.1f}%")
+    print(f"the two page crops agree with each other on {same}/{len(rows)}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, default=None)
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--split", default="valid")
+    p.add_argument("--in-frame", action="store_true",
+                   help="the heads in a camera frame, searched whole and followed")
+    p.add_argument("--seed", type=int, default=0, help="--in-frame: where the heads go")
     args = p.parse_args()
     model = args.model or sorted((harness.REPO / "models").glob("emotion-*[!8].pt"))[-1]
     with open(args.data / "labels.csv") as f:
         rows = [r for r in csv.DictReader(f) if r["path"].startswith(args.split + "/")]
+    if args.in_frame:
+        in_frame(rows, args.data, model, args.seed)
+        return
 
     from playwright.sync_api import sync_playwright
 

@@ -26,9 +26,14 @@ export function showDetectorLoading() {
 }
 
 /**
- * Resolves to { detect(frame) -> boxes, close() }, or rejects when the detector cannot run
- * here (missing files, no module workers, old browser). `frame` is an ImageBitmap the
+ * Resolves to { detect(frame, {follow}) -> boxes, close() }, or rejects when the detector
+ * cannot run here (missing files, no module workers, old browser). `frame` is an ImageBitmap the
  * worker takes over; boxes {x, y, width, height, score, eyes} come largest first.
+ * `follow`: the frame is the next of the video whose frame was detected last, so the
+ * worker may search it around the faces found there (detector-worker.js); without it,
+ * as for unrelated pictures, every frame is searched whole. `searched`: where the last
+ * frame was searched, for the tests and benchmarks (null: whole; else the largest pass's
+ * windows, [{x, y, width, height}] of its input).
  */
 export function loadDetector() {
   // Where build.sh put the detector's files (a name with their hash), fetched while the
@@ -51,10 +56,11 @@ export function loadDetector() {
     }, LOAD_TIMEOUT_MS);
 
     const detector = {
-      detect(frame) {
+      searched: null,
+      detect(frame, { follow = false } = {}) {
         return new Promise((done, fail) => {
           pending = { id: nextId++, done, fail };
-          worker.postMessage({ type: 'detect', id: pending.id, frame }, [frame]);
+          worker.postMessage({ type: 'detect', id: pending.id, frame, follow }, [frame]);
         });
       },
       close() {
@@ -75,7 +81,10 @@ export function loadDetector() {
       } else if (pending?.id === data.id) {
         const { done, fail } = pending;
         pending = null;
-        if (data.type === 'boxes') done(data.boxes);
+        if (data.type === 'boxes') {
+          detector.searched = data.windows;
+          done(data.boxes);
+        }
         else fail(new Error(data.message));
       }
     }

@@ -1,6 +1,7 @@
 // Tracks: each face followed from frame to frame, carrying its smoothed probabilities. Every
-// frame is searched whole, by the server's own detector (blazeface.js); a face is the same
-// track as the box of the last frame it overlaps most.
+// frame is searched by the server's own detector (blazeface.js), most of them around the
+// faces of the frame before (detector-worker.js); a face is the same track as the box of
+// the last frame it overlaps most.
 
 import { matchBoxes, smooth } from './emotions.js';
 
@@ -52,7 +53,9 @@ export class Tracker {
   /** Runs the detector on a snapshot; returns the tracks seen in it. */
   async detect(detector, frame, now) {
     const generation = this.generation;
-    const boxes = await detector.detect(await createImageBitmap(frame));
+    // A new session's first frame, or the first after the camera stopped, is searched whole.
+    const boxes = await detector.detect(await createImageBitmap(frame),
+      { follow: this.detectedOnce });
     // Cleared while the worker looked (the camera stopped, a new session): not this one's.
     if (generation !== this.generation) return [];
     this.detected = frame;

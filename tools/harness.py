@@ -87,20 +87,26 @@ PAGE_DETECT = """async (frame) => {
 # The page's own path from a frame to the crop it sends, run in an open page: the frame (a
 # URL, e.g. data:) searched by the page's detector, the face cut and encoded as sent
 # (crop.js, requests.js). With `face` ({box, eyes}) given, that
-# detection is cut instead, lossless (PNG) and full size. Used by tests/site/test_crops.py and
+# detection is cut instead, lossless (PNG) and full size. With `before` (a URL), that frame is
+# detected first, and `frame` then as the next frame of its video: searched around the faces
+# found there (the page's tracker following a camera). Used by tests/site/test_crops.py and
 # benchmarks/page_crops.py.
-PAGE_CROP = """async ({ frame, face }) => {
+PAGE_CROP = """async ({ frame, face, before }) => {
     const { Tracker } = await import('/tracking.js');
     const { loadDetector } = await import('/detector.js');
     const { cropFace, loadFraming } = await import('/crop.js');
     const { cropJpeg } = await import('/requests.js');
-    const image = new Image();
-    image.src = frame;
-    await image.decode();
-    const canvas = document.createElement('canvas');
-    canvas.width = image.width;
-    canvas.height = image.height;
-    canvas.getContext('2d', { willReadFrequently: true }).drawImage(image, 0, 0);
+    const drawn = async (url) => {
+        const image = new Image();
+        image.src = url;
+        await image.decode();
+        const canvas = document.createElement('canvas');
+        canvas.width = image.width;
+        canvas.height = image.height;
+        canvas.getContext('2d', { willReadFrequently: true }).drawImage(image, 0, 0);
+        return canvas;
+    };
+    const canvas = await drawn(frame);
     const framing = await loadFraming();
     if (face) {
         const target = document.createElement('canvas');
@@ -109,13 +115,16 @@ PAGE_CROP = """async ({ frame, face }) => {
     }
     window.cropDetector ??= await loadDetector();
     const tracker = new Tracker();
+    if (before) await tracker.detect(window.cropDetector, await drawn(before), 0);
     await tracker.detect(window.cropDetector, canvas, 0);
+    const windowed = window.cropDetector.searched !== null;
     const track = tracker.main();
-    if (!track) return { faces: 0 };
+    if (!track) return { faces: 0, windowed };
     const jpeg = new Uint8Array(await cropJpeg(canvas, track, framing));
     let text = '';
     for (const byte of jpeg) text += String.fromCharCode(byte);
-    return { jpeg: btoa(text), box: track.box, eyes: track.eyes, faces: tracker.tracks.length };
+    return { jpeg: btoa(text), box: track.box, eyes: track.eyes, faces: tracker.tracks.length,
+             windowed };
 }"""
 
 
