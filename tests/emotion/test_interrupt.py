@@ -23,9 +23,12 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_outputs(model_file, tmp_path
         scenes.write_mp4(inputs / f"{name}.mp4", scenes.face_at_width(width, frames=150))
     out = tmp_path / "out"
     args = ["analyse", str(inputs), "--fps", "all", "--out", str(out)]
+    # Ctrl-C as in a terminal, even where the tests themselves run with SIGINT ignored (a
+    # background job of a shell without job control), which the command would inherit.
     run = subprocess.Popen([sys.executable, "-m", "emotion", *args, "--json-log"], cwd=REPO,
                            env=dict(os.environ, MODEL_PATH=str(model_file)),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     events = [json.loads(run.stdout.readline()) for _ in range(2)]
     assert [e["event"] for e in events] == ["start", "input"] and events[1]["status"] == "ok"
     run.send_signal(signal.SIGINT)      # while b.mp4 is being analysed
