@@ -33,6 +33,7 @@ const source = new Source(video, { started: handleStarted, stopped: handleStoppe
 // How long a playing video may go without a requestVideoFrameCallback call before the page
 // takes it that the browser never makes one (nextVideoFrame): several frames of a camera.
 const FRAME_CALLBACK_WAIT_MS = 1000;
+const NEW_FRAME_WAIT_MS = 200;
 // A frame that throws is logged and the next one tries again; this many in a row (about
 // 2 s of frames) are said on the page, so nobody is left watching a frozen picture.
 const FRAME_ERRORS_BEFORE_MESSAGE = 30;
@@ -45,6 +46,7 @@ const state = {
   serverWhileLoading: false, // the server has been finding faces while the detector loads
   frameErrors: 0, // frames in a row whose work threw
   frameCallbacks: 'unknown', // 'called' | 'silent': does requestVideoFrameCallback deliver?
+  shownFrames: 0, // the video's frames shown when the last one was taken (nextAnimationFrame)
   frameTimes: [],
   lastStatsAt: 0,
   lastTimelineAt: 0,
@@ -86,7 +88,7 @@ function handleStopped() {
 function nextVideoFrame(loop) {
   return new Promise((resolve) => {
     if (!('requestVideoFrameCallback' in video) || state.frameCallbacks === 'silent') {
-      requestAnimationFrame(() => resolve());
+      nextAnimationFrame(loop, resolve);
       return;
     }
     let watch = null;
@@ -111,6 +113,24 @@ function nextVideoFrame(loop) {
       }
     }, 100);
   });
+}
+
+// By animation frames: the next one that shows a new video frame, where the browser counts
+// them (getVideoPlaybackQuality), so a 30 fps camera is not searched 60 times a second;
+// after NEW_FRAME_WAIT_MS the next one regardless, should the count stand still.
+function nextAnimationFrame(loop, resolve) {
+  const since = performance.now();
+  const step = () => {
+    const shown = video.getVideoPlaybackQuality?.().totalVideoFrames || 0;
+    if (loop !== state.loop || !shown || shown !== state.shownFrames
+        || performance.now() - since > NEW_FRAME_WAIT_MS) {
+      state.shownFrames = shown;
+      resolve();
+    } else {
+      requestAnimationFrame(step);
+    }
+  };
+  requestAnimationFrame(step);
 }
 
 async function frameLoop(loop) {
