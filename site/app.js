@@ -172,7 +172,9 @@ function sendFrame(frame) {
     state.serverWhileLoading = true;
     showDetectorLoading();
   }
-  requests.sendFrame(frame, handleServerFaces);
+  // The answer is the frame's: recorded at its time (a file's clock runs on meanwhile).
+  const { time } = frame;
+  requests.sendFrame(frame, (body, at) => handleServerFaces(body, at, time));
 }
 
 async function detectFrame(frame, now, loop) {
@@ -215,9 +217,8 @@ function sendNext() {
   });
 }
 
-function handleServerFaces(body, at) {
+function handleServerFaces(body, at, time) {
   const faces = (body.faces ?? []).slice(0, MAX_FACES);
-  const time = source.time(at);
   if (state.detector) {
     // Sent before the detector was ready: its boxes lead now, but the emotions the server
     // found still count, for the faces they match.
