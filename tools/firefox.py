@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tools import harness
+
 REPO = Path(__file__).resolve().parents[1]
 BRIDGE = REPO / "tools" / "firefox_bridge.mjs"
 FIREFOX = "/usr/bin/firefox-esr"
@@ -144,16 +146,7 @@ class Page:
     def wait_for(self, predicate: str, arg: Any = None, timeout: float = 30) -> Any:
         """Polls `predicate` (a JavaScript function of `arg`) until it returns something
         truthy, which is returned; FirefoxError after `timeout` seconds."""
-        poll = f"""async ({{ arg, ms }}) => {{
-            const predicate = ({predicate});
-            const end = performance.now() + ms;
-            for (;;) {{
-                const value = await predicate(arg);
-                if (value) return value;
-                if (performance.now() > end) throw new Error(`not true within ${{ms}} ms`);
-                await new Promise((resolve) => setTimeout(resolve, 100));
-            }}
-        }}"""
+        poll = harness.poll_until(predicate)
         return self.evaluate(poll, {"arg": arg, "ms": timeout * 1000}, timeout=timeout + 10)
 
     def click(self, selector: str) -> None:

@@ -128,6 +128,33 @@ PAGE_CROP = """async ({ frame, face, before }) => {
 }"""
 
 
+def poll_until(predicate: str) -> str:
+    """A JavaScript async function of {arg, ms} that polls `predicate` (a JavaScript function
+    of `arg`) every 100 ms until it returns something truthy, which it returns; it throws
+    after `ms`. For the browser drivers without a wait of their own (tools/firefox.py,
+    tools/webkit.py)."""
+    return f"""async ({{ arg, ms }}) => {{
+        const predicate = ({predicate});
+        const end = performance.now() + ms;
+        for (;;) {{
+            const value = await predicate(arg);
+            if (value) return value;
+            if (performance.now() > end) throw new Error(`not true within ${{ms}} ms`);
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }}
+    }}"""
+
+
+def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Ends `proc`: terminated, then killed if it has not gone within `timeout` s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -166,9 +193,4 @@ def serve(model: Path, timeout: float = 90, port: int | None = None) -> Iterator
             time.sleep(0.2)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import threading
@@ -31,6 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from tools import harness
 
 DRIVER = "/usr/bin/WebKitWebDriver"
 MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
@@ -179,16 +180,7 @@ class Page:
     def wait_for(self, predicate: str, arg: Any = None, timeout: float = 30) -> Any:
         """Polls `predicate` (a JavaScript function of `arg`) until it returns something
         truthy, which is returned; WebKitError after `timeout` seconds."""
-        poll = f"""async ({{ arg, ms }}) => {{
-            const predicate = ({predicate});
-            const end = performance.now() + ms;
-            for (;;) {{
-                const value = await predicate(arg);
-                if (value) return value;
-                if (performance.now() > end) throw new Error(`not true within ${{ms}} ms`);
-                await new Promise((resolve) => setTimeout(resolve, 100));
-            }}
-        }}"""
+        poll = harness.poll_until(predicate)
         return self.evaluate(poll, {"arg": arg, "ms": timeout * 1000}, timeout=timeout + 10)
 
     def _element(self, selector: str) -> str:
@@ -252,14 +244,7 @@ def _xvfb() -> Iterator[str]:
             raise RuntimeError(f"Xvfb did not start ({proc.wait()})")
         yield f":{number}"
     finally:
-        proc.terminate()
-        proc.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        harness.stop(proc)
 
 
 @contextmanager
@@ -280,7 +265,7 @@ def open_page(url: str | None = None, init_script: str = "", timeout: float = 60
                    XDG_DATA_HOME=f"{home}/data", XDG_CONFIG_HOME=f"{home}/config",
                    GST_REGISTRY=f"{home}/gst-registry.bin",
                    **(RENDERING if rendering is None else rendering))
-        port = _free_port()
+        port = harness.free_port()
         driver = subprocess.Popen([DRIVER, f"--port={port}", "--host=127.0.0.1"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         proxy = None
@@ -318,12 +303,7 @@ def open_page(url: str | None = None, init_script: str = "", timeout: float = 60
                     _request("DELETE", f"{base}/session/{session}", None, 30)
                 except (OSError, WebKitError):
                     pass
-            driver.terminate()
-            try:
-                driver.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                driver.kill()
-                driver.wait()
+            harness.stop(driver)
             if proxy:
                 proxy.close()
 

@@ -32,6 +32,14 @@ def empty_video(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def recordings(tmp_path_factory) -> dict[str, Path]:
+    """The Firefox and WebKit tests' recording of a face, as WebM and as MP4."""
+    from tests.site.other_browsers import make_recordings
+
+    return make_recordings(tmp_path_factory.mktemp("recordings"))
+
+
+@pytest.fixture(scope="session")
 def server(model_file, site_built) -> Iterator[str]:
     with harness.serve(model_file) as base:
         yield base

@@ -77,6 +77,12 @@ def make_recordings(folder: Path) -> dict[str, Path]:
             "mp4": scenes.write_mp4(folder / "interview.mp4", frames, fps=FPS)}
 
 
+def print_log(page) -> None:
+    """What the page logged as errors and threw, for pytest to show when a test failed."""
+    print("\n".join(f"console.error: {line}" for line in page.console_errors[-40:]))
+    print("\n".join(f"pageerror: {line}" for line in page.page_errors[-40:]))
+
+
 def download(page, selector: str, suffix: str, timeout: float = 15) -> Path:
     """Clicks `selector` and returns the file it saved, once it is whole."""
     before = set(page.downloads.iterdir())

@@ -6,15 +6,13 @@ One Firefox for the module."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.site.other_browsers import (
     FETCH_LOG,
     check_loads_cleanly,
     check_video_file,
-    make_recordings,
+    print_log,
 )
 from tools import firefox
 
@@ -28,14 +26,7 @@ def ff_page(server, tmp_path_factory):
     with firefox.open_page(server + "/", downloads=downloads, init_script=FETCH_LOG) as page:
         page.downloads = downloads
         yield page
-        # Captured output: pytest shows it only when a test failed.
-        print("\n".join(f"console.error: {line}" for line in page.console_errors[-40:]))
-        print("\n".join(f"pageerror: {line}" for line in page.page_errors[-40:]))
-
-
-@pytest.fixture(scope="module")
-def recordings(tmp_path_factory) -> dict[str, Path]:
-    return make_recordings(tmp_path_factory.mktemp("video"))
+        print_log(page)
 
 
 def test_page_loads_cleanly_and_finds_faces_in_firefox(ff_page):
