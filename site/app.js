@@ -33,6 +33,8 @@ const source = new Source(video, { started: handleStarted, stopped: handleStoppe
 // How long a playing video may go without a requestVideoFrameCallback call before the page
 // takes it that the browser never makes one (nextVideoFrame): several frames of a camera.
 const FRAME_CALLBACK_WAIT_MS = 1000;
+// Going by animation frames, how long to wait for one that shows a new video frame before
+// taking the next regardless (nextAnimationFrame): a count that stands still stalls nothing.
 const NEW_FRAME_WAIT_MS = 200;
 // A frame that throws is logged and the next one tries again; this many in a row (about
 // 2 s of frames) are said on the page, so nobody is left watching a frozen picture.
