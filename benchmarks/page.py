@@ -135,13 +135,17 @@ DETECT_TIME = """async ([frames, loops]) => {
 }"""
 
 
-# Stops the page's own camera loop once it runs, so the figure is the detector's alone.
+# Stops the page's own camera loop once it runs, so the figure is the detector's alone: its
+# frames, its crops and the server's answers would otherwise share the cores with it. The
+# button reads "Stop camera" from the start but is disabled until the camera runs.
 STOP_CAMERA = """async () => {
     const button = document.getElementById('camera-button');
-    for (let i = 0; i < 200 && button.textContent !== 'Stop camera'; i++) {
+    const stage = document.getElementById('stage');
+    for (let i = 0; i < 200 && (button.disabled || stage.dataset.state !== 'running'); i++) {
         await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    if (button.textContent === 'Stop camera') button.click();
+    button.click();
+    if (button.textContent !== 'Start camera') throw new Error('the camera did not stop');
 }"""
 
 # The page's own loop on the browser's camera, once its detector runs in the browser:

@@ -45,10 +45,14 @@ export function pixelsOf(data, width, height, bgr = false) {
   return { data, width, height, channels: 4, bgr };
 }
 
-// Python's round(): halves to even, as the server's box corners are rounded.
+// Python's round(), and OpenCV's cvRound: halves to even, as the server rounds its box
+// corners and its resizes' pixels. Adding 1.5 x 2^52 leaves a double no bits for a fraction,
+// so the addition itself rounds, to even as IEEE 754 does (exact for |x| < 2^51): the 128 px
+// pass's resize in half the time of Math.round and a test for halves.
+const ROUNDING = 1.5 * 2 ** 52;
+
 function roundEven(x) {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return (x + ROUNDING) - ROUNDING;
 }
 
 // OpenCV's computeResizeAreaTab: the source pixels each output pixel averages, weighted by
@@ -434,16 +438,19 @@ export function toFace({ pts, score }, width, height) {
 // search only windows of its input around the faces of the frame before. A window's corner
 // is on the coarsest anchors' grid, so its anchors are the whole input's, reading the same
 // pixels; only what lies beyond its edge is missing, and the less of a face's surroundings
-// it holds, the further its detection is from the whole input's. With a face's own width
-// on each side, at least 128 px each way, the taiwanese heads in a 640x480 frame got the
-// API's label on 98.5% (seeds 0 and 1) as when searched whole (98.8%); half a face on each
-// side, 96.5-96.9% (benchmarks.page_crops --in-frame), though their eyes moved only a
-// median 0.16% of their distance (native LiteRT, the same frames). The smaller pass always
-// searches whole: in a window of its own, 97.3%; without its detections, which the server
-// blends in for faces from about 80 px, the eyes of astronaut videos and pasted heads moved
-// a median 1.6%.
+// it holds, the further its detection is from the whole input's. The taiwanese heads in a
+// 640x480 frame (benchmarks.page_crops --in-frame, seeds 0-3) got the API's label as when
+// searched whole (98.8-99.6%) on 98.1-98.5% with a face's own width on each side of its
+// box and three quarters of it above and below, at least 128 px each way (a 100 px face's
+// window 160x144); with its own width all round, 98.1-99.2%; half a face, 96.5-96.9%, though
+// their eyes moved only a median 0.16% of their distance (native LiteRT, the same frames).
+// The smaller pass always searches whole: in a window of its own, 96.9-98.8%; without its
+// detections, which the server blends in for faces from about 80 px, the eyes of astronaut
+// videos and pasted heads moved a median 1.6%.
 const WINDOWED_SIDE = Math.max(...PASSES.map((p) => p.side));
-const WINDOW_MARGIN = 1.0;  // of a face's longer side, on each side of its box
+// Of a face's longer side: left and right of its box, and above and below it.
+const WINDOW_ACROSS = 1.0;
+const WINDOW_DOWN = 0.75;
 const WINDOW_MIN = 128;     // px of the input, each way
 // Windows covering this much of the input or more save too little to be worth networks of
 // their own shapes: the whole input is searched instead.
@@ -465,9 +472,10 @@ export function searchWindows(faces, width, height, keep = []) {
     return [(x0 + x1 - w) / 2, (y0 + y1 - h) / 2, (x0 + x1 + w) / 2, (y0 + y1 + h) / 2];
   };
   let regions = faces.map((f) => {
-    const m = WINDOW_MARGIN * Math.max(f.width, f.height);
-    return [(f.x - m) * layout.s + layout.ox, (f.y - m) * layout.s + layout.oy,
-      (f.x + f.width + m) * layout.s + layout.ox, (f.y + f.height + m) * layout.s + layout.oy];
+    const mx = WINDOW_ACROSS * Math.max(f.width, f.height);
+    const my = WINDOW_DOWN * Math.max(f.width, f.height);
+    return [(f.x - mx) * layout.s + layout.ox, (f.y - my) * layout.s + layout.oy,
+      (f.x + f.width + mx) * layout.s + layout.ox, (f.y + f.height + my) * layout.s + layout.oy];
   });
   // Overlapping windows become one: a face searched twice would weigh twice in the blend.
   for (let merged = true; merged;) {
@@ -487,17 +495,19 @@ export function searchWindows(faces, width, height, keep = []) {
     }
   }
   regions = regions.map(grown);
+  // Whether windows are worth it goes by the sizes the faces need, not by the sizes kept.
+  let area = 0;
   const windows = regions.map(([x0, y0, x1, y1]) => {
     let w = Math.ceil((x1 - x0) / STRIDE) * STRIDE;
     let h = Math.ceil((y1 - y0) / STRIDE) * STRIDE;
+    area += w * h;
     const kept = keep.find((k) => k.width >= w && k.height >= h
-      && 2 * k.width * k.height <= 3 * w * h);
+      && 2 * k.width * k.height <= 3 * w * h && k.width <= layout.cw && k.height <= layout.ch);
     if (kept) ({ width: w, height: h } = kept);
     const place = (lo, hi, size, room) => Math.min(room - size,
       Math.max(0, Math.round(((lo + hi) / 2 - size / 2) / STRIDE) * STRIDE));
     return { x: place(x0, x1, w, layout.cw), y: place(y0, y1, h, layout.ch), width: w, height: h };
   });
-  const area = windows.reduce((sum, w) => sum + w.width * w.height, 0);
   if (windows.some((w) => w.width > layout.cw || w.height > layout.ch)
     || area >= WINDOW_MAX_SHARE * layout.cw * layout.ch) {
     return null;
