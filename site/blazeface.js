@@ -439,14 +439,16 @@ export function toFace({ pts, score }, width, height) {
 // is on the coarsest anchors' grid, so its anchors are the whole input's, reading the same
 // pixels; only what lies beyond its edge is missing, and the less of a face's surroundings
 // it holds, the further its detection is from the whole input's. The taiwanese heads in a
-// 640x480 frame (benchmarks.page_crops --in-frame, seeds 0-3) got the API's label as when
-// searched whole (98.8-99.6%) on 98.1-98.5% with a face's own width on each side of its
-// box and three quarters of it above and below, at least 128 px each way (a 100 px face's
-// window 160x144); with its own width all round, 98.1-99.2%; half a face, 96.5-96.9%, though
-// their eyes moved only a median 0.16% of their distance (native LiteRT, the same frames).
-// The smaller pass always searches whole: in a window of its own, 96.9-98.8%; without its
-// detections, which the server blends in for faces from about 80 px, the eyes of astronaut
-// videos and pasted heads moved a median 1.6%.
+// 640x480 frame got the API's label (benchmarks.page_crops --in-frame, seeds 0-3; searched
+// whole, 98.8-99.6%) on 98.1-98.8% with a face's own width left and right of its box and
+// three quarters of it above and below, at least 128 px each way (a 100 px face's window
+// 160x144); with its own width all round, 98.1-99.2%; 0.9 of it left and right, 97.3%; half
+// a face all round, 96.5-96.9%, though the eyes moved only a median 0.16% of their distance
+// (native LiteRT, the same frames). The smaller pass always searches whole: in a window of
+// its own (a face's width or 1.25 of it all round), 96.9-98.8%; without its detections,
+// which the server blends in for faces from about 80 px, the eyes of astronaut videos and
+// pasted heads moved a median 1.6%; carried over from the frame before, they were up to 13%
+// off, as that pass's detections of a small face move by several pixels from frame to frame.
 const WINDOWED_SIDE = Math.max(...PASSES.map((p) => p.side));
 // Of a face's longer side: left and right of its box, and above and below it.
 const WINDOW_ACROSS = 1.0;
