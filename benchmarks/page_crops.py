@@ -14,7 +14,7 @@ between that and the API is the crop code's, the rest the two detectors' (the pa
 BlazeFace in the browser, the server's LiteRT passes). Not a test (it needs the data and
 the trained model): figures for docs/page-tracking.md.
 
-With --in-frame, each head is pasted (its own size, a seeded place) into a 640x480 frame of
+With --in-frame, each head is pasted (its own size, or `--scale` times it; a seeded place) into a 640x480 frame of
 the fake camera's background, twice, 4 px apart: the page crops the second frame once
 searching it whole and once following on from the first (its 320 px pass in a window
 around the face found there, as the live page searches most frames), and the API gets the
@@ -57,8 +57,10 @@ def png_url(image: Image.Image) -> tuple[str, bytes]:
     return "data:image/png;base64," + base64.b64encode(data).decode(), data
 
 
-def in_frame(rows: list[dict], data: Path, model: Path, seed: int = 0) -> None:
-    """The heads in a camera frame, the page's crop of it searched whole and followed."""
+def in_frame(rows: list[dict], data: Path, model: Path, seed: int = 0,
+             scale: float = 1.0) -> None:
+    """The heads in a camera frame (`scale` times their size), the page's crop of it
+    searched whole and followed."""
     from playwright.sync_api import sync_playwright
 
     harness.build_site()
@@ -74,6 +76,9 @@ def in_frame(rows: list[dict], data: Path, model: Path, seed: int = 0) -> None:
             page.goto(base + "/")
             for row in rows:
                 head = Image.open(data / row["path"]).convert("RGB")
+                if scale != 1:
+                    head = head.resize((round(head.width * scale), round(head.height * scale)),
+                                       Image.LANCZOS)
                 x = rng.randrange(0, background.width - head.width - 4)
                 y = rng.randrange(0, background.height - head.height)
                 frames = []
@@ -97,7 +102,8 @@ def in_frame(rows: list[dict], data: Path, model: Path, seed: int = 0) -> None:
                 same += len(labels) == 2 and labels["whole"] == labels["follow"]
         finally:
             browser.close()
-    print(f"{data.name}: {len(rows)} heads, each in a 640x480 frame, model {model.name}")
+    print(f"{data.name}: {len(rows)} heads, each in a 640x480 frame"
+          f"{f' at {scale:g} times its size' if scale != 1 else ''}, model {model.name}")
     for mode, what in (("whole", "searched whole"),
                        ("follow", f"following the frame before ({windowed} in a window)")):
         print(f"page crop ({what}) and API agree on {agree[mode]}/{both[mode]}: "
@@ -113,12 +119,15 @@ def main() -> None:
     p.add_argument("--in-frame", action="store_true",
                    help="the heads in a camera frame, searched whole and followed")
     p.add_argument("--seed", type=int, default=0, help="--in-frame: where the heads go")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="--in-frame: the heads this many times their size (faces of about "
+                        "100-130 px at 1)")
     args = p.parse_args()
     model = args.model or sorted((harness.REPO / "models").glob("emotion-*[!8].pt"))[-1]
     with open(args.data / "labels.csv") as f:
         rows = [r for r in csv.DictReader(f) if r["path"].startswith(args.split + "/")]
     if args.in_frame:
-        in_frame(rows, args.data, model, args.seed)
+        in_frame(rows, args.data, model, args.seed, args.scale)
         return
 
     from playwright.sync_api import sync_playwright

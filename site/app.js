@@ -6,7 +6,7 @@
 
 import { loadFraming } from './crop.js';
 import { loadDetector, showDetectorLoading, showDetectorMode } from './detector.js';
-import { matchBoxes, SMOOTHING_SECONDS } from './emotions.js';
+import { SMOOTHING_SECONDS } from './emotions.js';
 import { clearMessage, showMessage } from './messages.js';
 import {
   createBars, createLegend, renderBoxes, renderMain, renderOthers, renderStats, showDetails,
@@ -224,9 +224,9 @@ function handleServerFaces(body, at, time) {
   if (state.detector) {
     // Sent before the detector was ready: its boxes lead now, but the emotions the server
     // found still count, for the faces they match.
-    const match = matchBoxes(tracker.tracks, faces.map((f) => f.box));
+    const tracks = tracker.matching(faces.map((f) => f.box));
     faces.forEach((face, i) => {
-      if (match[i] >= 0) recordAnswer(tracker.tracks[match[i]], face.predictions, at, time);
+      if (tracks[i]) recordAnswer(tracks[i], face.predictions, at, time);
     });
     return;
   }

@@ -128,6 +128,12 @@ export class Tracker {
   find(id) {
     return this.tracks.find((t) => t.id === id) ?? null;
   }
+
+  /** The track each of `boxes` (found in an earlier frame, e.g. by the server) is, or null
+   * where none matches: the tracks are left as they are. */
+  matching(boxes) {
+    return matchBoxes(this.tracks, boxes).map((i) => (i >= 0 ? this.tracks[i] : null));
+  }
 }
 
 export function applyPredictions(track, raw, now) {

@@ -223,6 +223,36 @@ def test_without_the_browser_detector_the_server_finds_faces(page, server):
     assert not page.log.page_errors
 
 
+def test_an_answer_that_comes_after_the_detector_took_over_still_counts(page, server):
+    """The server's answer to a whole frame sent before the page's own detector was ready,
+    arriving once it has taken over, gives the face it found its emotion: it is not lost."""
+    held, crops = [], []
+
+    def face(route):
+        if "detect=true" in route.request.url:
+            held.append((route, route.fetch()))  # the server's real answer, kept back
+        else:
+            crops.append(route)  # no crop is answered here: only the held answer can label
+
+    page.route("**/face?*", face)
+    page.goto(server + "/")
+    wait_for_detector(page)
+    page.wait_for_timeout(300)  # the detector's boxes on the face
+    assert len(held) == 1  # one request out at a time: the held one
+    assert page.get_by_test_id("face-box").count() == 1
+    assert page.get_by_test_id("emotion").text_content() not in LABELS
+    route, answer = held[0]
+    faces = answer.json()["faces"]
+    assert len(faces) == 1
+    route.fulfill(response=answer)
+    # The answer took the slot; the crops sent after it stay unanswered.
+    expect(page.get_by_test_id("emotion")).to_have_text(faces[0]["emotion"], timeout=5_000)
+    assert len(held) == 1
+    for crop in crops:
+        crop.abort()
+    assert not page.log.page_errors
+
+
 def test_camera_denied_explains_and_recovers(browser, server):
     context = open_context(browser, camera=False)
     try:
