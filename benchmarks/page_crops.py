@@ -14,11 +14,11 @@ between that and the API is the crop code's, the rest the two detectors' (the pa
 BlazeFace in the browser, the server's LiteRT passes). Not a test (it needs the data and
 the trained model): figures for docs/page-tracking.md.
 
-With --in-frame, each head is pasted (its own size, or `--scale` times it; a seeded place) into a 640x480 frame of
-the fake camera's background, twice, 4 px apart: the page crops the second frame once
-searching it whole and once following on from the first (its 320 px pass in a window
-around the face found there, as the live page searches most frames), and the API gets the
-second frame, lossless. It prints both crops' agreement with the API: what following costs.
+With --in-frame, each head is pasted (its own size, or --scale times it; a seeded place)
+into a 640x480 frame of the fake camera's background, twice, 4 px apart: the page crops the
+second frame once searching it whole and once following on from the first (its 320 px
+pass in a window around the face found there, as the live page searches most frames), and
+the API gets the second frame, lossless. It prints both crops' agreement with the API: what following costs.
 """
 
 from __future__ import annotations
