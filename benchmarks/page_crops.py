@@ -18,7 +18,8 @@ With --in-frame, each head is pasted (its own size, or --scale times it; a seede
 into a 640x480 frame of the fake camera's background, twice, 4 px apart: the page crops the
 second frame once searching it whole and once following on from the first (its 320 px
 pass in a window around the face found there, as the live page searches most frames), and
-the API gets the second frame, lossless. It prints both crops' agreement with the API: what following costs.
+the API gets the second frame, lossless. It prints both crops' agreement with the API:
+what following costs.
 """
 
 from __future__ import annotations
