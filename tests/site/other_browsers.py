@@ -84,15 +84,21 @@ def print_log(page) -> None:
 
 
 def download(page, selector: str, suffix: str, timeout: float = 15) -> Path:
-    """Clicks `selector` and returns the file it saved, once it is whole."""
+    """Clicks `selector` and returns the file it saved, once it is whole: no partial file
+    beside it, and its size not nothing and the same on two looks 0.1 s apart (a browser
+    may name the file before it has written all of it)."""
     before = set(page.downloads.iterdir())
     page.click(selector)
     deadline = time.monotonic() + timeout
+    seen = -1
     while time.monotonic() < deadline:
         files = set(page.downloads.iterdir())
         new = [p for p in files - before if p.suffix == suffix]
         if new and not any(p.suffix in PARTIAL for p in files):
-            return new[0]
+            size = new[0].stat().st_size
+            if size and size == seen:
+                return new[0]
+            seen = size
         time.sleep(0.1)
     raise AssertionError(f"{selector} saved no {suffix} file in {timeout:.0f} s: "
                          f"{sorted(p.name for p in page.downloads.iterdir())}")
