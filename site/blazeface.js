@@ -438,23 +438,12 @@ export function toFace({ pts, score }, width, height) {
 // search only windows of its input around the faces of the frame before. A window's corner
 // is on the coarsest anchors' grid, so its anchors are the whole input's, reading the same
 // pixels; only what lies beyond its edge is missing, and the less of a face's surroundings
-// it holds, the further its detection is from the whole input's. The taiwanese heads in a
-// 640x480 frame got the API's label (benchmarks.page_crops --in-frame, seeds 0-3; searched
-// whole, 98.8-99.6%) on 98.1-98.8% with a face's own width left and right of its box and
-// three quarters of it above and below, at least 128 px each way (a 100 px face's window
-// 160x144); with its own width all round, 98.1-99.2%; 0.9 of it left and right, 97.3%; half
-// a face all round, 96.5-96.9%, though the eyes moved only a median 0.16% of their distance
-// (native LiteRT, the same frames). The smaller pass always searches whole: in a window of
-// its own (a face's width or 1.25 of it all round), 96.9-98.8%; without its detections,
-// which the server blends in for faces from about 80 px, the eyes of astronaut videos and
-// pasted heads moved a median 1.6%; carried over from the frame before, they were up to 13%
-// off, as that pass's detections of a small face move by several pixels from frame to frame.
-// A large face needs no more room than a 64 px one of the input (128 px of a 640x480
-// frame): with a face's width counted as at most that, the heads at 1.6 and 2 times their
-// size (faces of about 160-260 px) got the API's label on 97.7 and 98.5% (searched whole,
-// 96.9 and 99.2%) and 96.1 and 97.3% (whole, 96.9 and 97.3%; --scale 1.6 and 2), their two
-// page crops alike on 98.5-100%; at their own size, as without the cap. At most 48 px:
-// 97.7 and 97.3% at their own size.
+// it holds, the further its detection is from the whole input's. The margins below are the
+// least that kept the page's crops on the API's label as often as a whole search
+// (benchmarks.page_crops --in-frame, its --scale for large faces); a large face needs no
+// more room around it than a 64 px one of the input. The smaller pass always searches
+// whole: in a window of its own, or carried over from the frame before, it cost labels or
+// moved the eyes. docs/page-tracking.md#following has the figures for each choice.
 const WINDOWED_SIDE = Math.max(...PASSES.map((p) => p.side));
 // Of a face's longer side, counted as at most WINDOW_FACE_MAX: left and right of its box,
 // and above and below it.
@@ -514,7 +503,7 @@ export function searchWindows(faces, width, height, keep = []) {
     let h = Math.ceil((y1 - y0) / STRIDE) * STRIDE;
     area += w * h;
     const kept = keep.find((k) => k.width >= w && k.height >= h
-      && 2 * k.width * k.height <= 3 * w * h && k.width <= layout.cw && k.height <= layout.ch);
+      && 2 * k.width * k.height <= 3 * w * h);
     if (kept) ({ width: w, height: h } = kept);
     const place = (lo, hi, size, room) => Math.min(room - size,
       Math.max(0, Math.round(((lo + hi) / 2 - size / 2) / STRIDE) * STRIDE));

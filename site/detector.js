@@ -27,8 +27,8 @@ export function showDetectorLoading() {
 
 /**
  * Resolves to { detect(frame, {follow}) -> boxes, close() }, or rejects when the detector
- * cannot run here (missing files, no module workers, old browser). `frame` is an ImageBitmap the
- * worker takes over; boxes {x, y, width, height, score, eyes} come largest first.
+ * cannot run here (missing files, no module workers, old browser). `frame` is an ImageBitmap
+ * the worker takes over; boxes {x, y, width, height, score, eyes} come largest first.
  * `follow`: the frame is the next of the video whose frame was detected last, so the
  * worker may search it around the faces found there (detector-worker.js); without it,
  * as for unrelated pictures, every frame is searched whole. `searched`: where the last

@@ -61,9 +61,8 @@ export class Tracker {
     this.detected = frame;
     this.frames++;
     const shown = boxes.slice(0, MAX_FACES);
-    const match = matchBoxes(this.tracks, shown);
-    const seen = shown.map((box, i) => this.place(match[i] >= 0 ? this.tracks[match[i]] : null,
-      box, now));
+    const matched = this.matching(shown);
+    const seen = shown.map((box, i) => this.place(matched[i], box, now));
     this.detectedOnce = true;
     this.found = boxes.length;
     if (seen.length) this.lastFaceAt = now;
@@ -73,9 +72,8 @@ export class Tracker {
   /** Boxes the server found in a whole frame: a face it did not find has gone. */
   replace(boxes, now) {
     this.frames++;
-    const match = matchBoxes(this.tracks, boxes);
-    const tracks = boxes.map((box, i) => this.place(match[i] >= 0 ? this.tracks[match[i]] : null,
-      box, now));
+    const matched = this.matching(boxes);
+    const tracks = boxes.map((box, i) => this.place(matched[i], box, now));
     // The server's answer already holds these faces' emotions: nothing of this frame is
     // left to send (its pixels are not kept for a crop either).
     for (const track of tracks) track.sentFrame = track.frame;
@@ -129,8 +127,8 @@ export class Tracker {
     return this.tracks.find((t) => t.id === id) ?? null;
   }
 
-  /** The track each of `boxes` (found in an earlier frame, e.g. by the server) is, or null
-   * where none matches: the tracks are left as they are. */
+  /** The track each of `boxes` is (the one whose box it overlaps most), or null where none
+   * matches: the tracks are left as they are. */
   matching(boxes) {
     return matchBoxes(this.tracks, boxes).map((i) => (i >= 0 ? this.tracks[i] : null));
   }
